@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class StepmailConfig(AppConfig):
+    name = "stepmail_plugin"
+    label = "stepmail"
+    verbose_name = _("Step mail")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers system checks)
+        from .triggers import accounts, orders
+
+        orders.connect()
+        accounts.connect()

@@ -1,0 +1,141 @@
+"""Content blocks of a step mail: heading, paragraph, image, button, divider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import html2text
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from wagtail import blocks
+from wagtail.blocks.struct_block import StructBlockValidationError
+from wagtail.images.blocks import ImageChooserBlock
+
+from ..rendering.merge import validate_merge_text
+from .base import EmailBlockMixin, RenderContext
+
+MERGE_HELP = _('Merge fields such as {{ first_name }} or {{ first_name|default:"お客様" }} are allowed.')
+
+
+def html_to_text(html: str) -> str:
+    """Plain-text form of a piece of HTML: links as 'text (url)', no line wrapping."""
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    converter.ignore_emphasis = True
+    converter.ignore_images = True
+    converter.inline_links = True
+    converter.protect_links = False
+    converter.unicode_snob = True
+    return converter.handle(html).strip()
+
+
+class MergeCharBlock(blocks.CharBlock):
+    """A CharBlock whose text may hold merge fields (validated when the page is saved)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        validate_merge_text(value)
+        return value
+
+
+class HeadingBlock(EmailBlockMixin, MergeCharBlock):
+    email_template = "stepmail/mail/blocks/heading.html"
+    text_template = "stepmail/mail/blocks/heading.txt"
+
+    class Meta:
+        icon = "title"
+        label = _("Heading")
+        form_classname = "title"
+
+
+class ParagraphBlock(EmailBlockMixin, blocks.RichTextBlock):
+    email_template = "stepmail/mail/blocks/paragraph.html"
+    text_template = "stepmail/mail/blocks/paragraph.txt"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("features", ["bold", "italic", "link", "ol", "ul", "h3"])
+        kwargs.setdefault("help_text", MERGE_HELP)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        validate_merge_text(value.source)
+        return value
+
+    def render_text(self, value: Any, ctx: RenderContext) -> str:
+        return html_to_text(str(value))
+
+    class Meta:
+        icon = "pilcrow"
+        label = _("Paragraph")
+
+
+class ImageBlock(EmailBlockMixin, blocks.StructBlock):
+    image = ImageChooserBlock(label=_("Image"))
+    alt_text = blocks.CharBlock(
+        label=_("Alternative text"),
+        required=False,
+        help_text=_("Shown when the mail client blocks images; describe the picture."),
+    )
+    link = blocks.URLBlock(label=_("Link"), required=False)
+
+    email_template = "stepmail/mail/blocks/image.html"
+    text_template = "stepmail/mail/blocks/image.txt"
+
+    def email_context(self, value, ctx):
+        context = super().email_context(value, ctx)
+        image = value.get("image")
+        if image is not None:
+            rendition = image.get_rendition("width-1200")
+            context["src"] = ctx.absolute(rendition.url)
+            context["alt"] = value.get("alt_text") or image.title
+        return context
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            validate_merge_text(value.get("alt_text", ""))
+        except ValidationError as error:
+            raise StructBlockValidationError(block_errors={"alt_text": error}) from None
+        return value
+
+    class Meta:
+        icon = "image"
+        label = _("Image")
+
+
+class ButtonBlock(EmailBlockMixin, blocks.StructBlock):
+    text = MergeCharBlock(label=_("Button text"), max_length=80)
+    page = blocks.PageChooserBlock(label=_("Link to a page"), required=False)
+    url = blocks.URLBlock(label=_("…or to a URL"), required=False)
+
+    email_template = "stepmail/mail/blocks/button.html"
+    text_template = "stepmail/mail/blocks/button.txt"
+
+    def email_context(self, value, ctx):
+        context = super().email_context(value, ctx)
+        page = value.get("page")
+        context["href"] = ctx.absolute(page.url if page else value.get("url") or "")
+        return context
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value.get("page") and not value.get("url"):
+            raise StructBlockValidationError(
+                block_errors={"url": ValidationError(_("Choose a page or enter a URL for the button."))}
+            )
+        return value
+
+    class Meta:
+        icon = "link"
+        label = _("Button")
+
+
+class DividerBlock(EmailBlockMixin, blocks.StaticBlock):
+    email_template = "stepmail/mail/blocks/divider.html"
+    text_template = "stepmail/mail/blocks/divider.txt"
+
+    class Meta:
+        icon = "horizontalrule"
+        label = _("Divider")
+        admin_text = _("A horizontal line.")

@@ -1,0 +1,61 @@
+"""System checks for settings that would make step mail fail or misbehave."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Warning, register
+
+from .conf import stepmail_settings
+
+
+@register()
+def check_q_cluster(app_configs, **kwargs):
+    errors = []
+    q = getattr(settings, "Q_CLUSTER", {}) or {}
+    timeout, retry = q.get("timeout"), q.get("retry")
+    if timeout is not None and retry is not None and timeout >= retry:
+        errors.append(
+            Warning(
+                "Q_CLUSTER['timeout'] must be below Q_CLUSTER['retry'].",
+                hint="Otherwise django-q2 redelivers a dispatch task that is still running.",
+                id="stepmail.W001",
+            )
+        )
+    tick = stepmail_settings.TICK_SECONDS
+    if timeout is not None and tick >= timeout:
+        errors.append(
+            Warning(
+                "STEPMAIL['TICK_SECONDS'] should be below Q_CLUSTER['timeout'].",
+                hint="A tick that outlives the task timeout is killed mid-batch.",
+                id="stepmail.W002",
+            )
+        )
+    return errors
+
+
+@register()
+def check_sender(app_configs, **kwargs):
+    sender = stepmail_settings.FROM_EMAIL or getattr(settings, "DEFAULT_FROM_EMAIL", "")
+    if not sender or sender.endswith("@localhost"):
+        return [
+            Warning(
+                "No sender address for step mail.",
+                hint="Set STEPMAIL['FROM_EMAIL'] or DEFAULT_FROM_EMAIL to an address of your domain.",
+                id="stepmail.W003",
+            )
+        ]
+    return []
+
+
+@register()
+def check_console_backend(app_configs, **kwargs):
+    backend = stepmail_settings.EMAIL_BACKEND or settings.EMAIL_BACKEND
+    if not settings.DEBUG and backend.endswith(("console.EmailBackend", "locmem.EmailBackend", "dummy.EmailBackend")):
+        return [
+            Warning(
+                "Step mail goes to a development email backend while DEBUG is off.",
+                hint="Configure an ESP through django-anymail (see docs/operations.md).",
+                id="stepmail.W004",
+            )
+        ]
+    return []

@@ -1,0 +1,60 @@
+"""Settings for stepmail_plugin, read from the ``STEPMAIL`` dict at call time.
+
+Every key and its default is documented in ``docs/settings.md``. Reading at call time (not import
+time) lets tests use ``override_settings(STEPMAIL=...)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+DEFAULTS: dict[str, Any] = {
+    # Sender address of step mails; falls back to DEFAULT_FROM_EMAIL.
+    "FROM_EMAIL": None,
+    # Absolute base URL for links in mails (unsubscribe, images). Falls back to the default
+    # Wagtail Site's root_url.
+    "BASE_URL": None,
+    # Deliveries claimed per batch by one worker.
+    "BATCH_SIZE": 100,
+    # One dispatch tick stops claiming new batches after this many seconds (keep it below
+    # Q_CLUSTER["timeout"]).
+    "TICK_SECONDS": 50,
+    # A claimed batch not sent within this many seconds is released to other workers.
+    "LEASE_SECONDS": 300,
+    # Transient send errors are retried this many times, with exponential backoff.
+    "MAX_ATTEMPTS": 6,
+    "RETRY_BACKOFF_SECONDS": 60,
+    "RETRY_BACKOFF_MAX_SECONDS": 6 * 60 * 60,
+    # A user registering counts as opting in to marketing mail (record the source).
+    "REGISTRATION_IS_CONSENT": True,
+    # Name of the django-q2 schedules created by ``stepmail_setup``.
+    "SCHEDULE_PREFIX": "stepmail",
+    # Merge-field values used when a field is empty and the editor gave no default.
+    "SHOP_NAME": None,
+    # Brand and legal details in every mail's footer: sender_name, postal_address, contact,
+    # logo_url, button_color. 特定電子メール法 requires the sender's name, address and contact in
+    # marketing mail.
+    "BRAND": {},
+    # Email backend used for step mails (None: EMAIL_BACKEND).
+    "EMAIL_BACKEND": None,
+    # Dotted paths of extra trigger classes to register (see docs/triggers.md).
+    "TRIGGERS": [],
+}
+
+
+class StepmailSettings:
+    """Attribute access to the ``STEPMAIL`` dict with defaults, read at call time."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown stepmail setting {name!r}")
+        user = getattr(django_settings, "STEPMAIL", {}) or {}
+        if not isinstance(user, dict):
+            raise ImproperlyConfigured("STEPMAIL must be a dict")
+        return user.get(name, DEFAULTS[name])
+
+
+stepmail_settings = StepmailSettings()

@@ -1,0 +1,404 @@
+"""Claim → render → send → record → advance.
+
+Exactly-once rests on the database, not on the task queue:
+
+* A batch is *claimed* by one compare-and-set UPDATE (``scheduled`` → ``claimed`` with a fresh
+  claim token), after ``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it, so two workers
+  never hold the same delivery.
+* Right before a chunk is handed to the mail backend it moves ``claimed`` → ``sending`` under the
+  same token (another compare-and-set), and its result is committed together with the next step
+  of each enrollment.
+* A worker that dies leaves ``claimed`` rows (never handed to the backend: released for others
+  after ``LEASE_SECONDS``) or ``sending`` rows (maybe sent: marked ``uncertain`` and never resent
+  automatically). See docs/guarantees.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connections, router, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from .blocks.base import RenderContext
+from .conf import stepmail_settings
+from .models import (
+    Delivery,
+    DeliveryStatus,
+    Enrollment,
+    EnrollmentStatus,
+    SequencePage,
+    StepEmailPage,
+)
+from .policy import SuppressionIndex
+from .rendering import brand as brand_module
+from .rendering.compile import CompiledStep
+from .rendering.context import recipient_values
+from .scheduling import due_at_for
+from .sending import SendOutcome, build_message, open_connection, send
+from .signals import delivery_status_changed
+from .tokens import UNSUBSCRIBE, make_token
+
+logger = logging.getLogger(__name__)
+
+FINAL = {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED}
+SEND_CHUNK = 50
+
+
+@dataclass
+class TickResult:
+    """What one dispatcher tick did."""
+
+    batches: int = 0
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retried: int = 0
+    lost_claims: int = 0
+    released: int = 0
+    uncertain: int = 0
+    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in ("batches", "claimed", "sent", "failed", "skipped",
+                                               "retried", "lost_claims", "released", "uncertain")}
+        data["reasons"] = dict(self.reasons)
+        return data
+
+
+def _db():
+    return connections[router.db_for_write(Delivery)]
+
+
+def recover_leases(now=None) -> tuple[int, int]:
+    """Release claims a dead worker never sent; mark what it may have sent as ``uncertain``."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=stepmail_settings.LEASE_SECONDS)
+    released = Delivery.objects.filter(status=DeliveryStatus.CLAIMED, claimed_at__lt=cutoff).update(
+        status=DeliveryStatus.SCHEDULED, claim_token=None, claimed_at=None
+    )
+    uncertain = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff).update(
+        status=DeliveryStatus.UNCERTAIN
+    )
+    if released:
+        logger.warning("stepmail: released %d deliveries claimed by a worker that stopped", released)
+    if uncertain:
+        logger.error(
+            "stepmail: %d deliveries were being sent when their worker stopped; marked uncertain "
+            "(not resent). Review them in the admin.", uncertain
+        )
+    return released, uncertain
+
+
+def due_queryset(now):
+    return Delivery.objects.filter(
+        status=DeliveryStatus.SCHEDULED,
+        due_at__lte=now,
+        enrollment__status=EnrollmentStatus.ACTIVE,
+        enrollment__sequence__live=True,
+    )
+
+
+def claim_batch(token: uuid.UUID, limit: int, now=None) -> int:
+    """Claim up to ``limit`` due deliveries for ``token``; returns how many were claimed."""
+    now = now or timezone.now()
+    with transaction.atomic(using=_db().alias):
+        due = due_queryset(now).order_by("due_at", "id")
+        if _db().features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if not ids:
+            return 0
+        return Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SCHEDULED).update(
+            status=DeliveryStatus.CLAIMED, claim_token=token, claimed_at=now
+        )
+
+
+def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = None) -> TickResult:
+    """One scheduler tick: send everything due, batch after batch, until done or out of time."""
+    result = TickResult()
+    result.released, result.uncertain = recover_leases()
+    batch_size = batch_size or stepmail_settings.BATCH_SIZE
+    deadline = time.monotonic() + (max_seconds if max_seconds is not None else stepmail_settings.TICK_SECONDS)
+    while time.monotonic() < deadline:
+        token = uuid.uuid4()
+        claimed = claim_batch(token, batch_size)
+        if not claimed:
+            break
+        result.batches += 1
+        result.claimed += claimed
+        BatchSender(token, result).run()
+    return result
+
+
+class BatchSender:
+    """Sends one claimed batch. Every query here is per batch or per chunk, never per mail."""
+
+    def __init__(self, token: uuid.UUID, result: TickResult):
+        self.token = token
+        self.result = result
+        self.compiled: dict[tuple[int, str, bool], CompiledStep | Exception] = {}
+
+    # -- loading -----------------------------------------------------------------------------
+    def load(self) -> list[Delivery]:
+        deliveries = list(
+            Delivery.objects.filter(claim_token=self.token, status=DeliveryStatus.CLAIMED)
+            .select_related("enrollment__contact")
+            .order_by("due_at", "id")
+        )
+        enrollments = [d.enrollment for d in deliveries]
+        self.steps = StepEmailPage.objects.in_bulk({d.step_id for d in deliveries if d.step_id})
+        self.sequences = SequencePage.objects.in_bulk({e.sequence_id for e in enrollments})
+        self.suppressions = SuppressionIndex(e.contact.email for e in enrollments)
+        self.objects = self._load_objects(enrollments)
+        self.following = self._load_following_steps()
+        self.base_url = brand_module.base_url()
+        self.brand = brand_module.brand()
+        self.from_email = brand_module.from_email()
+        self.domain = (self.from_email.rsplit("@", 1)[-1].strip("> ") or "localhost")
+        return deliveries
+
+    def _load_objects(self, enrollments: list[Enrollment]) -> dict[tuple[int, str], Any]:
+        wanted: dict[int, set[str]] = defaultdict(set)
+        for e in enrollments:
+            if e.object_type_id and e.object_id:
+                wanted[e.object_type_id].add(e.object_id)
+        found: dict[tuple[int, str], Any] = {}
+        for type_id, ids in wanted.items():
+            model = ContentType.objects.get_for_id(type_id).model_class()
+            if model is None:
+                continue
+            for obj in model._base_manager.filter(pk__in=ids):
+                found[(type_id, str(obj.pk))] = obj
+        return found
+
+    def _load_following_steps(self) -> dict[int, list[StepEmailPage]]:
+        """Every step of the batch's sequences, in tree order (one query)."""
+        if not self.sequences:
+            return {}
+        condition = Q()
+        for sequence in self.sequences.values():
+            condition |= Q(path__startswith=sequence.path, depth=sequence.depth + 1)
+        by_path = {s.path: s.pk for s in self.sequences.values()}
+        steps: dict[int, list[StepEmailPage]] = defaultdict(list)
+        for step in StepEmailPage.objects.filter(condition).order_by("path").only(
+            "id", "path", "depth", "delay_value", "delay_unit", "live"
+        ):
+            sequence_id = by_path.get(step.path[: -StepEmailPage.steplen])
+            if sequence_id is not None:
+                steps[sequence_id].append(step)
+        return steps
+
+    # -- deciding and rendering --------------------------------------------------------------
+    def compiled_step(self, step: StepEmailPage, language: str, is_marketing: bool):
+        key = (step.pk, language, is_marketing)
+        if key not in self.compiled:
+            try:
+                ctx = RenderContext(base_url=self.base_url, language=language, brand=self.brand)
+                self.compiled[key] = CompiledStep(step, ctx, is_marketing=is_marketing)
+            except Exception as error:  # broken editor content: recorded on each delivery
+                logger.exception("stepmail: step %s could not be compiled", step.pk)
+                self.compiled[key] = error
+        return self.compiled[key]
+
+    def prepare(self, delivery: Delivery):
+        """A message to send, or an outcome decided without sending."""
+        enrollment = delivery.enrollment
+        contact = enrollment.contact
+        sequence = self.sequences.get(enrollment.sequence_id)
+        step = self.steps.get(delivery.step_id) if delivery.step_id else None
+        if step is None:
+            return _Skip("step_deleted")
+        if not step.live:
+            return _Skip("step_unpublished")
+        reason = self.suppressions.reason(contact, sequence.pk, sequence.is_marketing)
+        if reason:
+            return _Skip(str(reason), exit_enrollment=True)
+        try:
+            validate_email(contact.email)
+        except ValidationError:
+            return SendOutcome(False, permanent=True, reason="invalid_address",
+                               error=f"Invalid address: {contact.email!r}")
+        language = contact.language or settings.LANGUAGE_CODE
+        compiled = self.compiled_step(step, language, sequence.is_marketing)
+        if isinstance(compiled, Exception):
+            return SendOutcome(False, reason="render_error", error=f"{type(compiled).__name__}: {compiled}")
+        obj = self.objects.get((enrollment.object_type_id, enrollment.object_id))
+        try:
+            values = recipient_values(contact, enrollment, obj, language)
+            headers = {"Message-ID": f"<stepmail.{delivery.pk}@{self.domain}>"}
+            if sequence.is_marketing:
+                token = make_token(UNSUBSCRIBE, {"c": contact.pk, "d": delivery.pk})
+                url = self.base_url + reverse("stepmail:unsubscribe", args=[token])
+                values["unsubscribe_url"] = url
+                headers["List-Unsubscribe"] = f"<{url}>"
+                headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            recipient_ctx = RenderContext(
+                base_url=self.base_url, language=language, brand=self.brand, recipient=values,
+                objects={"trigger": obj, "enrollment": enrollment, "contact": contact, "delivery": delivery},
+            )
+            mail = compiled.render(values, recipient_ctx)
+        except Exception as error:
+            logger.exception("stepmail: delivery %s could not be rendered", delivery.pk)
+            return SendOutcome(False, reason="render_error", error=f"{type(error).__name__}: {error}")
+        delivery.subject = mail.subject[:255]
+        delivery.to_email = contact.email
+        return build_message(
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            from_email=self.from_email,
+            to=contact.email,
+            headers=headers,
+            tags=[f"stepmail-sequence-{sequence.pk}", f"stepmail-step-{step.pk}"],
+            metadata={"stepmail_delivery_id": str(delivery.pk)},
+            connection=self.connection,
+        )
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self) -> None:
+        deliveries = self.load()
+        self.connection = open_connection()
+        try:
+            self.connection.open()
+        except Exception:
+            logger.exception("stepmail: could not open the mail connection; sending one by one")
+        try:
+            for start in range(0, len(deliveries), SEND_CHUNK):
+                self.run_chunk(deliveries[start : start + SEND_CHUNK])
+        finally:
+            try:
+                self.connection.close()
+            except Exception:  # pragma: no cover
+                logger.exception("stepmail: closing the mail connection failed")
+
+    def run_chunk(self, chunk: list[Delivery]) -> None:
+        now = timezone.now()
+        ids = [d.pk for d in chunk]
+        moved = Delivery.objects.filter(
+            pk__in=ids, claim_token=self.token, status=DeliveryStatus.CLAIMED
+        ).update(status=DeliveryStatus.SENDING, claimed_at=now)
+        if moved < len(ids):
+            # Our lease expired and another worker took some of them: leave those alone.
+            ours = set(
+                Delivery.objects.filter(
+                    pk__in=ids, claim_token=self.token, status=DeliveryStatus.SENDING
+                ).values_list("pk", flat=True)
+            )
+            self.result.lost_claims += len(ids) - len(ours)
+            chunk = [d for d in chunk if d.pk in ours]
+        outcomes: list[tuple[Delivery, Any]] = []
+        for delivery in chunk:
+            prepared = self.prepare(delivery)
+            if isinstance(prepared, (_Skip, SendOutcome)):
+                outcomes.append((delivery, prepared))
+            else:
+                outcomes.append((delivery, send(prepared)))
+        self.record(outcomes)
+
+    def record(self, outcomes: list[tuple[Delivery, Any]]) -> None:
+        now = timezone.now()
+        exits: dict[str, list[int]] = defaultdict(list)
+        changed: list[tuple[Delivery, str]] = []
+        for delivery, outcome in outcomes:
+            delivery.claim_token = None
+            delivery.claimed_at = None
+            if isinstance(outcome, _Skip):
+                delivery.status = DeliveryStatus.SKIPPED
+                delivery.reason = outcome.reason
+                if outcome.exit_enrollment:
+                    exits[outcome.reason].append(delivery.enrollment_id)
+                self.result.skipped += 1
+            elif outcome.ok:
+                delivery.status = DeliveryStatus.SENT
+                delivery.sent_at = now
+                delivery.attempts += 1
+                delivery.esp_message_id = outcome.message_id[:255]
+                delivery.esp_status = outcome.esp_status[:32]
+                delivery.reason = ""
+                delivery.error = ""
+                self.result.sent += 1
+            else:
+                delivery.attempts += 1
+                delivery.error = outcome.error[:4000]
+                delivery.reason = outcome.reason
+                if outcome.permanent or delivery.attempts >= stepmail_settings.MAX_ATTEMPTS:
+                    delivery.status = DeliveryStatus.FAILED
+                    self.result.failed += 1
+                    if outcome.permanent and outcome.reason in ("invalid_address", "rejected"):
+                        exits[outcome.reason].append(delivery.enrollment_id)
+                else:
+                    delivery.status = DeliveryStatus.SCHEDULED
+                    delivery.due_at = now + retry_delay(delivery.attempts)
+                    self.result.retried += 1
+            self.result.reasons[delivery.reason or delivery.status] += 1
+            changed.append((delivery, delivery.status))
+        exited = {pk for pks in exits.values() for pk in pks}
+        with transaction.atomic(using=_db().alias):
+            Delivery.objects.bulk_update(
+                [d for d, _ in outcomes],
+                ["status", "claim_token", "claimed_at", "sent_at", "attempts", "esp_message_id",
+                 "esp_status", "reason", "error", "due_at", "subject", "to_email", "updated_at"],
+            )
+            for reason, enrollment_ids in exits.items():
+                Enrollment.objects.filter(pk__in=enrollment_ids, status=EnrollmentStatus.ACTIVE).update(
+                    status=EnrollmentStatus.EXITED, exit_reason=reason, ended_at=now
+                )
+            self.advance([d for d, _ in outcomes if d.status in FINAL and d.enrollment_id not in exited], now)
+        transaction.on_commit(lambda: _announce(changed), using=_db().alias)
+
+    def advance(self, finished: list[Delivery], now) -> None:
+        """Schedule each enrollment's next step, or complete the enrollment."""
+        following: list[Delivery] = []
+        completed: list[int] = []
+        for delivery in finished:
+            enrollment = delivery.enrollment
+            steps = self.following.get(enrollment.sequence_id, [])
+            nxt = next((s for s in steps if s.path > delivery.step_path), None)
+            if nxt is None:
+                completed.append(enrollment.pk)
+                continue
+            following.append(
+                Delivery(enrollment=enrollment, step=nxt, step_path=nxt.path, due_at=due_at_for(enrollment, nxt))
+            )
+        if following:
+            Delivery.objects.bulk_create(following, ignore_conflicts=True)
+        if completed:
+            Enrollment.objects.filter(pk__in=completed, status=EnrollmentStatus.ACTIVE).update(
+                status=EnrollmentStatus.COMPLETED, exit_reason="last_step", ended_at=now
+            )
+
+
+@dataclass
+class _Skip:
+    reason: str
+    exit_enrollment: bool = False
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: 1, 2, 4 … × RETRY_BACKOFF_SECONDS, capped."""
+    base = stepmail_settings.RETRY_BACKOFF_SECONDS
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), stepmail_settings.RETRY_BACKOFF_MAX_SECONDS))
+
+
+def _announce(changed: list[tuple[Delivery, str]]) -> None:
+    for delivery, status in changed:
+        try:
+            delivery_status_changed.send(
+                sender=Delivery, delivery=delivery, old_status=DeliveryStatus.SCHEDULED, new_status=status
+            )
+        except Exception:  # a receiver's bug must not undo or stop sending
+            logger.exception("stepmail: a delivery_status_changed receiver failed")

@@ -1,0 +1,227 @@
+"""Putting contacts into sequences: the one place enrollments and first deliveries are created.
+
+Every trigger ends here. The number of queries does not depend on how many sequences listen to
+the trigger.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import (
+    ConsentStatus,
+    Contact,
+    Delivery,
+    Enrollment,
+    SequencePage,
+    StepEmailPage,
+    normalize_email,
+)
+from .policy import SuppressionIndex
+from .scheduling import due_at_for
+from .signals import enrollment_created
+from .triggers.registry import Trigger, registry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Person:
+    """Who to enroll, as far as the trigger knows."""
+
+    email: str
+    user: Any = None
+    first_name: str = ""
+    last_name: str = ""
+    language: str = ""
+
+
+def person_from(value: Any) -> Person | Contact:
+    """Accept a Contact, a user or an email address."""
+    if isinstance(value, Contact):
+        return value
+    if isinstance(value, str):
+        return Person(email=value)
+    if isinstance(value, get_user_model()):
+        return Person(
+            email=getattr(value, "email", "") or "",
+            user=value,
+            first_name=getattr(value, "first_name", "") or "",
+            last_name=getattr(value, "last_name", "") or "",
+        )
+    if isinstance(value, Person):
+        return value
+    raise TypeError(f"Cannot enroll {value!r}: give a Contact, a user or an email address")
+
+
+def contact_for(person: Person | Contact, *, consent_source: str = "") -> Contact | None:
+    """The contact of ``person``, created or completed as needed; None without an address."""
+    if isinstance(person, Contact):
+        return person
+    email = normalize_email(person.email)
+    if not email:
+        return None
+    defaults = {
+        "user": person.user,
+        "first_name": person.first_name[:150],
+        "last_name": person.last_name[:150],
+        "language": person.language,
+    }
+    if consent_source:
+        defaults.update(
+            consent=ConsentStatus.OPTED_IN, consent_source=consent_source, consent_at=timezone.now()
+        )
+    contact, created = Contact.objects.get_or_create(email=email, defaults=defaults)
+    if not created:
+        changed = []
+        for field in ("first_name", "last_name", "language"):
+            if not getattr(contact, field) and defaults[field]:
+                setattr(contact, field, defaults[field])
+                changed.append(field)
+        if person.user is not None and contact.user_id is None:
+            contact.user = person.user
+            changed.append("user")
+        if consent_source and contact.consent == ConsentStatus.UNKNOWN:
+            contact.consent = ConsentStatus.OPTED_IN
+            contact.consent_source = consent_source
+            contact.consent_at = timezone.now()
+            changed += ["consent", "consent_source", "consent_at"]
+        if changed:
+            contact.save(update_fields=changed)
+    return contact
+
+
+def live_sequences(trigger_key: str) -> tuple[list[SequencePage], dict[int, StepEmailPage]]:
+    """Published sequences for a trigger, with the first step of each (two queries)."""
+    sequences = list(SequencePage.objects.live().filter(trigger=trigger_key))
+    if not sequences:
+        return [], {}
+    prefix = Q()
+    for sequence in sequences:
+        prefix |= Q(path__startswith=sequence.path, depth=sequence.depth + 1)
+    first_steps: dict[int, StepEmailPage] = {}
+    by_path = {s.path: s for s in sequences}
+    steplen = StepEmailPage.steplen
+    for step in StepEmailPage.objects.filter(prefix).order_by("path").only(
+        "id", "path", "depth", "delay_value", "delay_unit", "live"
+    ):
+        parent = by_path.get(step.path[:-steplen])
+        if parent is not None and parent.pk not in first_steps:
+            first_steps[parent.pk] = step
+    return sequences, first_steps
+
+
+def may_enroll(sequence: SequencePage, contact: Contact, trigger: Trigger) -> bool:
+    """Consent and opt-out policy at enrollment (it is checked again at send time)."""
+    if sequence.is_marketing:
+        if not contact.can_receive_marketing:
+            return False
+        return contact.consent == ConsentStatus.OPTED_IN or trigger.implies_consent
+    return contact.can_receive_transactional
+
+
+def enroll(
+    who: Any,
+    trigger_key: str,
+    *,
+    obj: Any = None,
+    at: datetime | None = None,
+    context: dict[str, Any] | None = None,
+    consent_source: str = "",
+) -> list[Enrollment]:
+    """See :func:`stepmail_plugin.enroll`."""
+    trigger = registry.get(trigger_key)
+    sequences, first_steps = live_sequences(trigger.key)
+    sequences = [s for s in sequences if s.pk in first_steps]
+    if not sequences:
+        return []
+    contact = contact_for(person_from(who), consent_source=consent_source)
+    if contact is None:
+        logger.info("stepmail: %s trigger without an email address; nobody enrolled", trigger.key)
+        return []
+    suppressions = SuppressionIndex([contact.email])
+    sequences = [
+        s
+        for s in sequences
+        if may_enroll(s, contact, trigger) and not suppressions.reason(contact, s.pk, s.is_marketing)
+    ]
+    if not sequences:
+        return []
+
+    anchor = at or timezone.now()
+    object_type, object_id, key = None, "", ""
+    if obj is not None:
+        object_type = ContentType.objects.get_for_model(obj)  # cached by Django after the first
+        object_id = str(obj.pk)
+        if trigger.per_object:
+            key = f"{object_type.app_label}.{object_type.model}:{obj.pk}"
+    existing = set(
+        Enrollment.objects.filter(
+            contact=contact, sequence__in=[s.pk for s in sequences], key=key
+        ).values_list("sequence_id", flat=True)
+    )
+    new = [
+        Enrollment(
+            sequence=s,
+            contact=contact,
+            trigger=trigger.key,
+            key=key,
+            object_type=object_type,
+            object_id=object_id,
+            anchor_at=anchor,
+            context=context or {},
+        )
+        for s in sequences
+        if s.pk not in existing
+    ]
+    if not new:
+        return []
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                created = Enrollment.objects.bulk_create(new)
+        except IntegrityError:
+            # Another process enrolled the same person at the same moment: keep what is new.
+            created = []
+            for enrollment in new:
+                try:
+                    with transaction.atomic():
+                        enrollment.save()
+                    created.append(enrollment)
+                except IntegrityError:
+                    pass
+        Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    enrollment=e,
+                    step=first_steps[e.sequence_id],
+                    step_path=first_steps[e.sequence_id].path,
+                    due_at=due_at_for(e, first_steps[e.sequence_id]),
+                )
+                for e in created
+            ],
+            ignore_conflicts=True,
+        )
+    if created:
+        transaction.on_commit(
+            lambda: enrollment_created.send(sender=Enrollment, enrollments=created)
+        )
+    return created
+
+
+def enroll_safely(*args: Any, **kwargs: Any) -> list[Enrollment]:
+    """:func:`enroll` for signal receivers: logs any failure instead of raising into the caller."""
+    try:
+        return enroll(*args, **kwargs)
+    except Exception:
+        logger.exception("stepmail: enrollment failed (trigger=%s, obj=%r)", args[1:2], kwargs.get("obj"))
+        return []

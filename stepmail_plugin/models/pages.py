@@ -1,0 +1,222 @@
+"""Wagtail page types: a sequence, its step emails, and an index to group sequences.
+
+A sequence page holds the trigger and rules; its child pages are its steps, in tree order. None of
+these pages is served to the public: previews render the mail instead.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms import WagtailAdminPageForm
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
+from wagtail.fields import StreamField
+from wagtail.models import Page
+
+from ..blocks import StepBodyBlock
+from ..rendering.merge import EDITOR_FIELDS, validate_merge_text
+from ..triggers.registry import trigger_choices
+
+
+class SequenceKind(models.TextChoices):
+    MARKETING = "marketing", _("Marketing (stops on unsubscribe)")
+    TRANSACTIONAL = "transactional", _("Transactional (stops only on bounce or complaint)")
+
+
+class DelayUnit(models.TextChoices):
+    MINUTES = "minutes", _("minutes")
+    HOURS = "hours", _("hours")
+    DAYS = "days", _("days")
+    WEEKS = "weeks", _("weeks")
+
+
+class NotServedMixin:
+    """Step-mail pages are content for mails, not public web pages."""
+
+    def serve(self, request, *args, **kwargs):
+        raise Http404
+
+    def get_sitemap_urls(self, request=None):
+        return []
+
+
+class SequenceIndexPage(NotServedMixin, Page):
+    """Groups sequences in the page tree, e.g. "Step mail"."""
+
+    intro = models.TextField(_("description"), blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    subpage_types = ["stepmail.SequencePage"]
+    show_in_menus_default = False
+
+    class Meta:
+        verbose_name = _("step mail folder")
+        verbose_name_plural = _("step mail folders")
+
+
+class SequencePage(NotServedMixin, Page):
+    """A step-mail scenario: who enters (the trigger) and the rules; child pages are its steps."""
+
+    trigger = models.CharField(
+        _("trigger"),
+        max_length=64,
+        choices=trigger_choices,
+        help_text=_("The moment that starts this sequence for a customer; step delays count from it."),
+    )
+    kind = models.CharField(
+        _("kind of mail"),
+        max_length=16,
+        choices=SequenceKind.choices,
+        default=SequenceKind.MARKETING,
+        help_text=_(
+            "Marketing mail needs consent and stops when the customer unsubscribes; transactional "
+            "mail (e.g. how to use what they bought) stops only for bounces and complaints."
+        ),
+    )
+    description = models.TextField(
+        _("purpose and target"),
+        blank=True,
+        help_text=_("For your team: the goal of this scenario and who it is for."),
+    )
+
+    content_panels = Page.content_panels + [
+        MultiFieldPanel(
+            [FieldPanel("trigger"), FieldPanel("kind"), FieldPanel("description")],
+            heading=_("Scenario"),
+        ),
+    ]
+    parent_page_types = ["stepmail.SequenceIndexPage", "wagtailcore.Page"]
+    subpage_types = ["stepmail.StepEmailPage"]
+
+    class Meta:
+        verbose_name = _("step mail sequence")
+        verbose_name_plural = _("step mail sequences")
+
+    @property
+    def is_marketing(self) -> bool:
+        return self.kind == SequenceKind.MARKETING
+
+    def get_steps(self):
+        """The step pages of this sequence in tree order (drafts included)."""
+        return StepEmailPage.objects.child_of(self).order_by("path")
+
+
+class StepEmailPageForm(WagtailAdminPageForm):
+    """Checks that steps keep their order in time: a step's delay may not be shorter than an
+    earlier sibling's nor longer than a later one's."""
+
+    def clean(self):
+        cleaned = super().clean()
+        value, unit = cleaned.get("delay_value"), cleaned.get("delay_unit")
+        if value is None or not unit:
+            return cleaned
+        delay = StepEmailPage.delay_for(value, unit)
+        siblings = self._siblings()
+        if siblings is None:
+            return cleaned
+        own_path = self.instance.path or None
+        for sibling in siblings:
+            if own_path and sibling.path == own_path:
+                continue
+            before = own_path is None or sibling.path < own_path
+            if before and sibling.delay > delay:
+                self.add_error(
+                    "delay_value",
+                    _("Steps run in order: this step's delay may not be shorter than "
+                      "“%(title)s” (%(delay)s) before it.")
+                    % {"title": sibling.title, "delay": sibling.delay_display},
+                )
+                break
+            if not before and sibling.delay < delay:
+                self.add_error(
+                    "delay_value",
+                    _("Steps run in order: this step's delay may not be longer than "
+                      "“%(title)s” (%(delay)s) after it.")
+                    % {"title": sibling.title, "delay": sibling.delay_display},
+                )
+                break
+        return cleaned
+
+    def _siblings(self):
+        parent = self.parent_page if self.instance.pk is None else self.instance.get_parent()
+        if parent is None:
+            return None
+        return StepEmailPage.objects.child_of(parent).order_by("path")
+
+
+class StepEmailPage(NotServedMixin, Page):
+    """One email of a sequence, sent ``delay`` after the enrollment's anchor."""
+
+    delay_value = models.PositiveIntegerField(
+        _("send after"),
+        default=0,
+        help_text=_("Counted from the trigger (e.g. 3 days after the order). 0 sends right away."),
+    )
+    delay_unit = models.CharField(
+        _("unit"), max_length=8, choices=DelayUnit.choices, default=DelayUnit.DAYS
+    )
+    subject = models.CharField(
+        _("subject"),
+        max_length=200,
+        help_text=_("Keep it under about 40 characters so phones show it whole. Merge fields allowed."),
+    )
+    preheader = models.CharField(
+        _("preheader"),
+        max_length=200,
+        blank=True,
+        help_text=_("The grey preview text shown after the subject in the inbox."),
+    )
+    body = StreamField(StepBodyBlock(), verbose_name=_("body"), blank=True)
+
+    base_form_class = StepEmailPageForm
+    content_panels = Page.content_panels + [
+        FieldRowPanel([FieldPanel("delay_value"), FieldPanel("delay_unit")], heading=_("Timing")),
+        FieldPanel("subject"),
+        FieldPanel("preheader"),
+        HelpPanel(
+            content=_("Merge fields: ")
+            + ", ".join("{{ %s }}" % name for name in EDITOR_FIELDS)
+        ),
+        FieldPanel("body"),
+    ]
+    parent_page_types = ["stepmail.SequencePage"]
+    subpage_types: list[str] = []
+
+    preview_modes = [("html", _("Email")), ("text", _("Plain text"))]
+
+    class Meta:
+        verbose_name = _("step email")
+        verbose_name_plural = _("step emails")
+
+    @staticmethod
+    def delay_for(value: int, unit: str) -> timedelta:
+        return timedelta(**{unit: value})
+
+    @property
+    def delay(self) -> timedelta:
+        """How long after the enrollment's anchor this step is due."""
+        return self.delay_for(self.delay_value or 0, self.delay_unit or DelayUnit.DAYS)
+
+    @property
+    def delay_display(self) -> str:
+        return f"{self.delay_value} {DelayUnit(self.delay_unit).label}"
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        for name in ("subject", "preheader"):
+            try:
+                validate_merge_text(getattr(self, name) or "")
+            except ValidationError as error:
+                errors[name] = error.messages
+        if errors:
+            raise ValidationError(errors)
+
+    def serve_preview(self, request, mode_name):
+        from ..rendering.preview import render_preview
+
+        return render_preview(self, request, mode_name)

@@ -1,0 +1,279 @@
+"""Records of who is in which sequence and what was sent to them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+
+def normalize_email(email: str) -> str:
+    """The form we store and compare addresses in: stripped and lower-cased."""
+    return (email or "").strip().lower()
+
+
+class ConsentStatus(models.TextChoices):
+    UNKNOWN = "unknown", _("Unknown")
+    OPTED_IN = "opted_in", _("Opted in")
+    OPTED_OUT = "opted_out", _("Opted out")
+
+
+class Contact(models.Model):
+    """One person we may mail, one row per email address."""
+
+    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stepmail_contacts",
+        help_text=_("The shop account of this address, if there is one."),
+    )
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, help_text=_("Language code, e.g. ja or en.")
+    )
+    timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_("IANA time zone such as Asia/Tokyo; empty means the site's time zone."),
+    )
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    consent = models.CharField(
+        _("marketing consent"),
+        max_length=16,
+        choices=ConsentStatus.choices,
+        default=ConsentStatus.UNKNOWN,
+    )
+    consent_source = models.CharField(
+        _("consent source"),
+        max_length=100,
+        blank=True,
+        help_text=_("Where the consent was given, e.g. registration or a form."),
+    )
+    consent_at = models.DateTimeField(_("consent recorded at"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    bounced_at = models.DateTimeField(_("hard bounce at"), null=True, blank=True)
+    complained_at = models.DateTimeField(_("complaint at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name) if p) if self.language == "ja" \
+            else " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    @property
+    def can_receive_marketing(self) -> bool:
+        return not (self.unsubscribed_at or self.bounced_at or self.complained_at) and (
+            self.consent != ConsentStatus.OPTED_OUT
+        )
+
+    @property
+    def can_receive_transactional(self) -> bool:
+        return not (self.bounced_at or self.complained_at)
+
+
+class SuppressionReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    BOUNCED = "bounced", _("Hard bounce")
+    COMPLAINED = "complained", _("Spam complaint")
+    MANUAL = "manual", _("Added by staff")
+
+
+class Suppression(models.Model):
+    """An address that must not receive (some) step mail.
+
+    ``sequence`` empty means every marketing sequence; bounces and complaints also stop
+    transactional mail.
+    """
+
+    email = models.EmailField(_("email address"), max_length=254, db_index=True)
+    sequence = models.ForeignKey(
+        "stepmail.SequencePage",
+        verbose_name=_("sequence"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="suppressions",
+        help_text=_("Leave empty to stop all marketing step mail."),
+    )
+    reason = models.CharField(_("reason"), max_length=16, choices=SuppressionReason.choices)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=now)
+
+    class Meta:
+        verbose_name = _("suppression")
+        verbose_name_plural = _("suppressions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email", "sequence", "reason"], name="stepmail_suppression_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["email", "reason"],
+                condition=Q(sequence__isnull=True),
+                name="stepmail_suppression_unique_global",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_reason_display()})"
+
+    @property
+    def stops_transactional(self) -> bool:
+        return self.reason in (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED)
+
+
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    COMPLETED = "completed", _("Completed")
+    EXITED = "exited", _("Exited")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Enrollment(models.Model):
+    """A contact going through one sequence, on a clock that starts at ``anchor_at``."""
+
+    sequence = models.ForeignKey(
+        "stepmail.SequencePage",
+        verbose_name=_("sequence"),
+        on_delete=models.CASCADE,
+        related_name="enrollments",
+    )
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="enrollments"
+    )
+    trigger = models.CharField(_("trigger"), max_length=64)
+    # What makes this enrollment unique within (sequence, contact): "order:<pk>" for
+    # order-triggered sequences, "" for once-per-contact ones.
+    key = models.CharField(_("de-duplication key"), max_length=128, blank=True)
+    object_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    object_id = models.CharField(max_length=64, blank=True)
+    trigger_object = GenericForeignKey("object_type", "object_id")
+    anchor_at = models.DateTimeField(
+        _("anchor time"), help_text=_("When the trigger happened; step delays count from here.")
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=EnrollmentStatus.choices,
+        default=EnrollmentStatus.ACTIVE,
+        db_index=True,
+    )
+    exit_reason = models.CharField(_("exit reason"), max_length=64, blank=True)
+    context = models.JSONField(
+        _("extra merge values"),
+        default=dict,
+        blank=True,
+        help_text=_("Plain values passed to enroll(); available to the mail's merge fields."),
+    )
+    created_at = models.DateTimeField(_("enrolled at"), default=now)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sequence", "contact", "key"], name="stepmail_enrollment_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="stepmail_enr_obj")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} → {self.sequence_id}"
+
+
+class DeliveryStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CLAIMED = "claimed", _("Claimed by a worker")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+    CANCELLED = "cancelled", _("Cancelled")
+    # The worker died between handing the message to the ESP and recording it: it may or may
+    # not have gone out, so it is never resent automatically (see docs/guarantees.md).
+    UNCERTAIN = "uncertain", _("Uncertain (worker stopped while sending)")
+
+
+#: Statuses after which a delivery never changes again by itself.
+FINAL_DELIVERY_STATUSES = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.SKIPPED,
+    DeliveryStatus.CANCELLED,
+)
+
+
+class Delivery(models.Model):
+    """One step for one enrollment: the unit of sending, at most one per (enrollment, step)."""
+
+    enrollment = models.ForeignKey(
+        Enrollment, verbose_name=_("enrollment"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    step = models.ForeignKey(
+        "stepmail.StepEmailPage",
+        verbose_name=_("step"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    # The step's tree path when scheduled: the position to continue from if the step page is
+    # deleted before it is sent.
+    step_path = models.CharField(max_length=255)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.SCHEDULED,
+    )
+    due_at = models.DateTimeField(_("due at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    subject = models.CharField(_("subject as sent"), max_length=255, blank=True)
+    to_email = models.EmailField(_("sent to"), max_length=254, blank=True)
+    esp_message_id = models.CharField(_("ESP message id"), max_length=255, blank=True, db_index=True)
+    esp_status = models.CharField(_("ESP status"), max_length=32, blank=True)
+    reason = models.CharField(
+        _("reason"), max_length=64, blank=True, help_text=_("Why it was skipped or failed.")
+    )
+    error = models.TextField(_("last error"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=now)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "step"], name="stepmail_delivery_unique")
+        ]
+        indexes = [
+            # The dispatcher's scan: what is due now.
+            models.Index(fields=["status", "due_at"], name="stepmail_delivery_due"),
+            # Lease recovery: what has been claimed since when.
+            models.Index(fields=["status", "claimed_at"], name="stepmail_delivery_claimed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id}/{self.step_id}: {self.status}"

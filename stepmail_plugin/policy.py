@@ -1,0 +1,36 @@
+"""Who may receive what: opt-outs, bounces and complaints, checked for many addresses at once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from .models import Contact, Suppression, SuppressionReason
+
+
+class SuppressionIndex:
+    """The suppressions of a set of addresses, loaded in one query."""
+
+    def __init__(self, emails: Iterable[str]):
+        self._by_email: dict[str, list[tuple[int | None, str]]] = defaultdict(list)
+        emails = list(set(emails))
+        if emails:
+            for email, sequence_id, reason in Suppression.objects.filter(email__in=emails).values_list(
+                "email", "sequence_id", "reason"
+            ):
+                self._by_email[email].append((sequence_id, reason))
+
+    def reason(self, contact: Contact, sequence_id: int, is_marketing: bool) -> str:
+        """Why ``contact`` must not get mail of this sequence, or ``""`` if they may."""
+        if contact.bounced_at:
+            return SuppressionReason.BOUNCED
+        if contact.complained_at:
+            return SuppressionReason.COMPLAINED
+        for suppressed_sequence, reason in self._by_email.get(contact.email, ()):
+            if reason in (SuppressionReason.BOUNCED, SuppressionReason.COMPLAINED):
+                return reason
+            if is_marketing and suppressed_sequence in (None, sequence_id):
+                return reason
+        if is_marketing and (contact.unsubscribed_at or contact.consent == "opted_out"):
+            return SuppressionReason.UNSUBSCRIBED
+        return ""

@@ -1,0 +1,19 @@
+"""Signed tokens for links that carry identity. One salt per purpose, so a token made for one
+link (say, a click) is worthless for another (say, unsubscribe)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import signing
+
+UNSUBSCRIBE = "unsubscribe"
+
+
+def make_token(purpose: str, payload: Any) -> str:
+    return signing.dumps(payload, salt=f"stepmail.{purpose}", compress=True)
+
+
+def read_token(purpose: str, token: str, max_age: float | None = None) -> Any:
+    """The payload of ``token``; raises ``signing.BadSignature`` if it was altered or is foreign."""
+    return signing.loads(token, salt=f"stepmail.{purpose}", max_age=max_age)

@@ -1,0 +1,63 @@
+"""Oscar order triggers. The only module (with the order-aware rendering) that knows Oscar orders."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import formats, timezone
+
+from ..enrollment import Person, enroll_safely
+from ..rendering.context import register_object_values
+from .registry import ORDER_PLACED
+
+logger = logging.getLogger(__name__)
+
+
+def person_for_order(order: Any) -> Person:
+    """The customer of an order, registered or guest, with a name from the account or address."""
+    user = order.user
+    address = order.billing_address or order.shipping_address
+    first = (getattr(user, "first_name", "") if user else "") or (address.first_name if address else "")
+    last = (getattr(user, "last_name", "") if user else "") or (address.last_name if address else "")
+    return Person(email=order.email or "", user=user, first_name=first or "", last_name=last or "")
+
+
+def receive_order_placed(sender: Any, order: Any, user: Any = None, **kwargs: Any) -> None:
+    """Enroll the customer once the order is committed; never raise into the checkout."""
+    try:
+        order_pk = order.pk
+        transaction.on_commit(lambda: enroll_order(order_pk))
+    except Exception:  # pragma: no cover - defensive: on_commit itself failing
+        logger.exception("stepmail: could not queue enrollment for order %s", getattr(order, "pk", None))
+
+
+def enroll_order(order_pk: int) -> None:
+    from oscar.core.loading import get_model
+
+    try:
+        Order = get_model("order", "Order")
+        order = Order.objects.select_related("user", "billing_address", "shipping_address").get(pk=order_pk)
+    except Exception:
+        logger.exception("stepmail: order %s not found for enrollment", order_pk)
+        return
+    enroll_safely(person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed)
+
+
+def order_values(order: Any, language: str) -> dict[str, Any]:
+    """Merge-field values of an order, formatted for the recipient's language."""
+    from oscar.templatetags.currency_filters import currency
+
+    return {
+        "order_number": order.number,
+        "order_total": currency(order.total_incl_tax, order.currency),
+        "order_date": formats.date_format(timezone.localtime(order.date_placed), "DATE_FORMAT"),
+    }
+
+
+def connect() -> None:
+    from oscar.apps.order.signals import order_placed
+
+    order_placed.connect(receive_order_placed, dispatch_uid="stepmail.order_placed")
+    register_object_values("order.order", order_values)

@@ -1,0 +1,1 @@
+"""Wagtail admin integration (registration only)."""

@@ -1,0 +1,11 @@
+from django.apps import apps
+from django.urls import include, path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+
+urlpatterns = [
+    path("cms/", include(wagtailadmin_urls)),
+    path("stepmail/", include("stepmail_plugin.urls")),
+    path("shop/", include(apps.get_app_config("oscar").urls[0])),
+    path("", include(wagtail_urls)),
+]
