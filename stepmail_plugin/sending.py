@@ -91,7 +91,7 @@ def send(message: AnymailMessage) -> SendOutcome:
     if status is not None and status.status is not None:
         statuses = {str(s) for s in status.status}
         esp_status = ",".join(sorted(statuses))
-        message_id = str(status.message_id or "")
+        message_id = "" if status.message_id is None else str(status.message_id)
         if not statuses & ACCEPTED:
             return SendOutcome(False, message_id, esp_status, permanent=True, reason="rejected",
                                error=f"ESP status: {esp_status}")

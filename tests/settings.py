@@ -147,6 +147,9 @@ OSCAR_ALLOW_ANON_CHECKOUT = True
 EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 DEFAULT_FROM_EMAIL = "shop@shop.example.jp"
 STEPMAIL = {
+    # Django's test set-up replaces EMAIL_BACKEND with locmem; step mail goes through anymail's
+    # test backend, which records what would be sent and how the ESP answered.
+    "EMAIL_BACKEND": "anymail.backends.test.EmailBackend",
     "BASE_URL": "https://shop.example.jp",
     "BRAND": {
         "sender_name": "株式会社テストショップ",

@@ -16,7 +16,7 @@ from django.utils import translation
 from django.utils.safestring import mark_safe
 
 from ..blocks.base import RenderContext
-from .merge import MergeTemplate
+from .merge import SYSTEM_FIELDS, MergeTemplate
 
 _SLOT = re.compile(r"<!--stepmail-slot:(\d+)-->|\x1eslot:(\d+)\x1e")
 _RELATIVE_URL = re.compile(r'((?:href|src)=")(/(?!/))')
@@ -92,6 +92,8 @@ class CompiledStep:
                 "body": mark_safe("\n".join(html_blocks)),
                 "text_body": mark_safe("\n\n".join(t for t in text_blocks if t)),
                 "is_marketing": is_marketing,
+                # Per-recipient values stay merge fields until rendering.
+                "merge": {name: "{{ %s }}" % name for name in SYSTEM_FIELDS},
             }
             html = render_to_string("stepmail/mail/layout.html", layout)
             text = render_to_string("stepmail/mail/layout.txt", layout)
