@@ -68,25 +68,25 @@ def send(message: AnymailMessage) -> SendOutcome:
     try:
         sent = message.send()
     except AnymailRecipientsRefused as error:
-        return SendOutcome(False, permanent=True, reason="rejected", error=str(error))
+        return SendOutcome(False, permanent=True, reason="rejected", error=_describe(error))
     except AnymailInvalidAddress as error:
-        return SendOutcome(False, permanent=True, reason="invalid_address", error=str(error))
+        return SendOutcome(False, permanent=True, reason="invalid_address", error=_describe(error))
     except AnymailConfigurationError as error:
         # A settings mistake: keep the mail and retry once the operator fixes it.
-        return SendOutcome(False, reason="configuration", error=str(error))
+        return SendOutcome(False, reason="configuration", error=_describe(error))
     except AnymailAPIError as error:
         code = getattr(error, "status_code", None)
         permanent = code is not None and 400 <= code < 500 and code not in (408, 409, 425, 429)
-        return SendOutcome(False, permanent=permanent, reason=f"esp_{code or 'error'}", error=str(error))
+        return SendOutcome(False, permanent=permanent, reason=f"esp_{code or 'error'}", error=_describe(error))
     except AnymailError as error:
-        return SendOutcome(False, permanent=True, reason="esp_refused", error=str(error))
+        return SendOutcome(False, permanent=True, reason="esp_refused", error=_describe(error))
     except smtplib.SMTPRecipientsRefused as error:
-        return SendOutcome(False, permanent=True, reason="rejected", error=str(error))
+        return SendOutcome(False, permanent=True, reason="rejected", error=_describe(error))
     except smtplib.SMTPResponseException as error:
         permanent = 500 <= error.smtp_code < 600
-        return SendOutcome(False, permanent=permanent, reason=f"smtp_{error.smtp_code}", error=str(error))
+        return SendOutcome(False, permanent=permanent, reason=f"smtp_{error.smtp_code}", error=_describe(error))
     except Exception as error:  # network errors, timeouts, anything unknown: try again later
-        return SendOutcome(False, reason="send_error", error=f"{type(error).__name__}: {error}")
+        return SendOutcome(False, reason="send_error", error=_describe(error))
     status = getattr(message, "anymail_status", None)
     if status is not None and status.status is not None:
         statuses = {str(s) for s in status.status}
@@ -100,3 +100,12 @@ def send(message: AnymailMessage) -> SendOutcome:
         return SendOutcome(False, reason="not_sent", error="The mail backend sent nothing.")
     # Plain Django backends give no id: use our own Message-ID header.
     return SendOutcome(True, message.extra_headers.get("Message-ID", ""), "sent")
+
+
+def _describe(error: BaseException) -> str:
+    """The error's text for the delivery record; an exception whose ``str()`` fails still gets one."""
+    try:
+        text = str(error)
+    except Exception:
+        text = repr(error.args)
+    return f"{type(error).__name__}: {text}"[:4000]

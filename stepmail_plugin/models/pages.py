@@ -111,6 +111,8 @@ class StepEmailPageForm(WagtailAdminPageForm):
 
     def clean(self):
         cleaned = super().clean()
+        # Blocks were validated (and their errors shown per block) by the form's StreamField.
+        self.instance._stepmail_form_checked_body = True
         value, unit = cleaned.get("delay_value"), cleaned.get("delay_unit")
         if value is None or not unit:
             return cleaned
@@ -213,6 +215,12 @@ class StepEmailPage(NotServedMixin, Page):
                 validate_merge_text(getattr(self, name) or "")
             except ValidationError as error:
                 errors[name] = error.messages
+        if not getattr(self, "_stepmail_form_checked_body", False):
+            # Saved from code rather than the admin form (which shows errors per block).
+            try:
+                self.body.stream_block.clean(self.body)
+            except ValidationError as error:
+                errors["body"] = _flatten(error)
         if errors:
             raise ValidationError(errors)
 
@@ -220,3 +228,14 @@ class StepEmailPage(NotServedMixin, Page):
         from ..rendering.preview import render_preview
 
         return render_preview(self, request, mode_name)
+
+
+def _flatten(error: ValidationError) -> list[str]:
+    """Messages of a nested block validation error, as plain strings."""
+    if hasattr(error, "block_errors") or hasattr(error, "non_block_errors"):
+        messages = [str(m) for m in getattr(error, "non_block_errors", []) or []]
+        block_errors = getattr(error, "block_errors", {}) or {}
+        for child in block_errors.values():
+            messages += _flatten(child) if isinstance(child, ValidationError) else [str(child)]
+        return messages or [str(error)]
+    return [str(m) for m in error.messages]
