@@ -316,6 +316,7 @@ class BatchSender:
         for delivery, outcome in outcomes:
             delivery.claim_token = None
             delivery.claimed_at = None
+            delivery.updated_at = now  # bulk_update does not apply auto_now
             if isinstance(outcome, _Skip):
                 delivery.status = DeliveryStatus.SKIPPED
                 delivery.reason = outcome.reason
