@@ -31,6 +31,7 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from .blocks.base import RenderContext
 from .conf import stepmail_settings
@@ -243,7 +244,7 @@ class BatchSender:
         obj = self.objects.get((enrollment.object_type_id, enrollment.object_id))
         try:
             values = recipient_values(contact, enrollment, obj, language)
-            headers = {"Message-ID": f"<stepmail.{delivery.pk}@{self.domain}>"}
+            headers = {"Message-ID": message_id(delivery, self.domain)}
             if sequence.is_marketing:
                 token = make_token(UNSUBSCRIBE, {"c": contact.pk, "d": delivery.pk})
                 url = self.base_url + reverse("stepmail:unsubscribe", args=[token])
@@ -407,6 +408,13 @@ class _Skip:
 @dataclass
 class _Release:
     """Not sent and not counted: back to ``scheduled`` as it was."""
+
+
+def message_id(delivery: Delivery, domain: str) -> str:
+    """The same Message-ID on every attempt of a delivery (receivers drop duplicates), and a
+    different one for every other mail, on this install or any other."""
+    digest = salted_hmac("stepmail.message-id", f"{delivery.pk}:{delivery.created_at.isoformat()}").hexdigest()
+    return f"<stepmail.{delivery.pk}.{digest[:16]}@{domain}>"
 
 
 def retry_delay(attempts: int) -> timedelta:
