@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .blocks.base import RenderContext
+from .bulk import update_fields
 from .conf import stepmail_settings
 from .models import (
     Delivery,
@@ -357,10 +358,11 @@ class BatchSender:
             changed.append((delivery, delivery.status))
         exited = {pk for pks in exits.values() for pk in pks}
         with transaction.atomic(using=_db().alias):
-            Delivery.objects.bulk_update(
+            update_fields(
                 [d for d, _ in outcomes],
                 ["status", "claim_token", "claimed_at", "sent_at", "attempts", "esp_message_id",
                  "esp_status", "reason", "error", "due_at", "subject", "to_email", "updated_at"],
+                using=_db().alias,
             )
             for reason, enrollment_ids in exits.items():
                 Enrollment.objects.filter(pk__in=enrollment_ids, status=EnrollmentStatus.ACTIVE).update(
