@@ -51,14 +51,27 @@ def _dispatch_once(batch_size: int, profile: str = "") -> tuple[Any, Any, int]:
     counter = QueryCounter()
     gc.collect()
     profiler = None
-    if profile:
+    if profile.endswith(".prof"):
+        # cProfile on CPU time: exact call counts, and not skewed by other processes.
+        import cProfile
+        import time
+
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+    elif profile:
         from pyinstrument import Profiler
 
-        profiler = Profiler(interval=0.0005)
+        profiler = Profiler()
         profiler.start()
     with connection.execute_wrapper(counter), stopwatch() as timing:
         result = dispatch_due(batch_size=batch_size)
-    if profiler is not None:
+    if profile.endswith(".prof"):
+        import pstats
+
+        profiler.disable()
+        profiler.dump_stats(profile)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    elif profiler is not None:
         profiler.stop()
         with open(profile, "w") as out:
             out.write(profiler.output_html())

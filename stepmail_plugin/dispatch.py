@@ -15,6 +15,7 @@ Exactly-once rests on the database, not on the task queue:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -34,7 +35,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .blocks.base import RenderContext
-from .bulk import update_fields
+from .bulk import insert_ignoring_conflicts, update_fields
 from .conf import stepmail_settings
 from .models import (
     Delivery,
@@ -135,6 +136,7 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
     result.released, result.uncertain = recover_leases()
     batch_size = batch_size or stepmail_settings.BATCH_SIZE
     deadline = time.monotonic() + (max_seconds if max_seconds is not None else stepmail_settings.TICK_SECONDS)
+    compiled: dict[tuple, CompiledStep | Exception] = {}  # shared by the tick's batches
     while time.monotonic() < deadline:
         token = uuid.uuid4()
         claimed = claim_batch(token, batch_size)
@@ -142,17 +144,18 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
             break
         result.batches += 1
         result.claimed += claimed
-        BatchSender(token, result).run()
+        BatchSender(token, result, compiled).run()
     return result
 
 
 class BatchSender:
     """Sends one claimed batch. Every query here is per batch or per chunk, never per mail."""
 
-    def __init__(self, token: uuid.UUID, result: TickResult):
+    def __init__(self, token: uuid.UUID, result: TickResult, compiled: dict | None = None):
         self.token = token
         self.result = result
-        self.compiled: dict[tuple[int, str, bool], CompiledStep | Exception] = {}
+        self.compiled: dict[tuple, CompiledStep | Exception] = {} if compiled is None else compiled
+        self.content_keys: dict[int, str] = {}
 
     # -- loading -----------------------------------------------------------------------------
     def load(self) -> list[Delivery]:
@@ -171,6 +174,9 @@ class BatchSender:
         self.brand = brand_module.brand()
         self.from_email = brand_module.from_email()
         self.domain = (self.from_email.rsplit("@", 1)[-1].strip("> ") or "localhost")
+        # reverse() once per batch: each recipient's unsubscribe URL is this prefix, a token, this suffix.
+        prefix, _, suffix = reverse("stepmail:unsubscribe", args=["TOKEN"]).rpartition("TOKEN")
+        self.unsubscribe_url = (self.base_url + prefix, suffix)
         return deliveries
 
     def _load_objects(self, enrollments: list[Enrollment]) -> dict[tuple[int, str], Any]:
@@ -206,7 +212,14 @@ class BatchSender:
 
     # -- deciding and rendering --------------------------------------------------------------
     def compiled_step(self, step: StepEmailPage, language: str, is_marketing: bool):
-        key = (step.pk, language, is_marketing)
+        # Keyed by the content as loaded for this batch, so a step published between two batches
+        # of one tick is compiled again.
+        content = self.content_keys.get(step.pk)
+        if content is None:
+            content = self.content_keys[step.pk] = json.dumps(
+                [step.subject, step.preheader, list(step.body.raw_data)], sort_keys=True, default=str
+            )
+        key = (step.pk, language, is_marketing, content)
         if key not in self.compiled:
             try:
                 ctx = RenderContext(base_url=self.base_url, language=language, brand=self.brand)
@@ -248,7 +261,7 @@ class BatchSender:
             headers = {"Message-ID": message_id(delivery, self.domain)}
             if sequence.is_marketing:
                 token = make_token(UNSUBSCRIBE, {"c": contact.pk, "d": delivery.pk})
-                url = self.base_url + reverse("stepmail:unsubscribe", args=[token])
+                url = token.join(self.unsubscribe_url)
                 values["unsubscribe_url"] = url
                 headers["List-Unsubscribe"] = f"<{url}>"
                 headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -391,10 +404,11 @@ class BatchSender:
                 completed.append(enrollment.pk)
                 continue
             following.append(
-                Delivery(enrollment=enrollment, step=nxt, step_path=nxt.path, due_at=due_at_for(enrollment, nxt))
+                Delivery(enrollment_id=enrollment.pk, step_id=nxt.pk, step_path=nxt.path,
+                         due_at=due_at_for(enrollment, nxt))
             )
         if following:
-            Delivery.objects.bulk_create(following, ignore_conflicts=True)
+            insert_ignoring_conflicts(following, using=_db().alias)
         if completed:
             Enrollment.objects.filter(pk__in=completed, status=EnrollmentStatus.ACTIVE).update(
                 status=EnrollmentStatus.COMPLETED, exit_reason="last_step", ended_at=now

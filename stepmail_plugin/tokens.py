@@ -11,7 +11,8 @@ UNSUBSCRIBE = "unsubscribe"
 
 
 def make_token(purpose: str, payload: Any) -> str:
-    return signing.dumps(payload, salt=f"stepmail.{purpose}", compress=True)
+    # Uncompressed: our payloads are a few ids, which zlib only makes longer (read_token reads both).
+    return signing.dumps(payload, salt=f"stepmail.{purpose}")
 
 
 def read_token(purpose: str, token: str, max_age: float | None = None) -> Any:

@@ -46,11 +46,12 @@ class SlotTemplate:
         self.chunks.append(MergeTemplate(text[pos:], html=html))
 
     def render(self, values: dict[str, str], slot_content: dict[int, str] | None = None) -> str:
+        escaped: dict[str, str] = {}  # each value escaped once for all chunks
         if not self.slots:
-            return self.chunks[0].render(values)
+            return self.chunks[0].render(values, escaped)
         out = []
         for chunk, slot in zip(self.chunks, self.slots + [None]):
-            out.append(chunk.render(values))
+            out.append(chunk.render(values, escaped))
             if slot is not None:
                 out.append((slot_content or {}).get(slot, ""))
         return "".join(out)

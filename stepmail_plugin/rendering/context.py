@@ -42,8 +42,11 @@ def recipient_values(contact: Any, enrollment: Any, obj: Any, language: str) -> 
     if obj is not None:
         provider = _object_values.get(f"{obj._meta.app_label}.{obj._meta.model_name}")
         if provider is not None:
-            with translation.override(language):
+            if translation.get_language() == language:  # the usual case in a batch: no switch
                 values.update(provider(obj, language))
+            else:
+                with translation.override(language):
+                    values.update(provider(obj, language))
     extra = getattr(enrollment, "context", None) or {}
     for name, value in extra.items():
         if name in EDITOR_FIELDS and name not in values and isinstance(value, (str, int, float)):

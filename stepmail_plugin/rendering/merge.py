@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.utils.html import escape
+from html import escape  # Django's escape() is this behind a lazy-string wrapper
 from django.utils.translation import gettext_lazy as _
 
 #: Names an editor may use, with what they mean (shown in the editor's help and docs).
@@ -117,18 +117,28 @@ class MergeTemplate:
         self.html = html
         self.names = frozenset(p.name for p in merged if isinstance(p, Field))
 
-    def render(self, values: Mapping[str, object]) -> str:
+    def render(self, values: Mapping[str, object], escaped: dict[str, str] | None = None) -> str:
+        """The text with ``values`` filled in. ``escaped`` is a memo of HTML-escaped values that
+        callers rendering several templates for one recipient may share."""
         out = []
         append = out.append
+        if escaped is None:
+            escaped = {}
         for part in self.parts:
             if part.__class__ is str:
                 append(part)
                 continue
-            value = values.get(part.name)
+            name = part.name
+            value = values.get(name)
             if value is None or value == "":
                 if part.default is not None:
                     append(part.default)
                 continue
-            value = str(value)
-            append(escape(value) if self.html else value)
+            if not self.html:
+                append(str(value))
+                continue
+            text = escaped.get(name)
+            if text is None:
+                text = escaped[name] = escape(str(value))
+            append(text)
         return "".join(out)

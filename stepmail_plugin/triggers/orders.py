@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 
 from ..enrollment import Person, enroll_safely
 from ..rendering.context import register_object_values
@@ -47,13 +48,30 @@ def enroll_order(order_pk: int) -> None:
 
 def order_values(order: Any, language: str) -> dict[str, Any]:
     """Merge-field values of an order, formatted for the recipient's language."""
-    from oscar.templatetags.currency_filters import currency
+    from django.conf import settings
 
+    current = translation.get_language() or language
     return {
         "order_number": order.number,
-        "order_total": currency(order.total_incl_tax, order.currency),
-        "order_date": formats.date_format(timezone.localtime(order.date_placed), "DATE_FORMAT"),
+        "order_total": _money(
+            order.total_incl_tax, order.currency, current, repr(getattr(settings, "OSCAR_CURRENCY_FORMAT", None))
+        ),
+        "order_date": _date(timezone.localtime(order.date_placed).date(), current),
     }
+
+
+# Formatting through babel and Django's formats is the slowest part of a mail's merge values;
+# a batch has many equal totals and dates.
+@lru_cache(maxsize=4096)
+def _money(amount: Any, currency_code: str, language: str, currency_format: str) -> str:
+    from oscar.templatetags.currency_filters import currency
+
+    return currency(amount, currency_code)
+
+
+@lru_cache(maxsize=1024)
+def _date(day: Any, language: str) -> str:
+    return formats.date_format(day, "DATE_FORMAT")
 
 
 def connect() -> None:
