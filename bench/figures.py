@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from stepmail_plugin.dispatch import dispatch_due
-from stepmail_plugin.models import Delivery, DeliveryStatus
+from stepmail_plugin.models import Delivery, DeliveryStatus, Enrollment
 from stepmail_plugin.sending import build_message, open_connection, send
 
 from . import data
@@ -140,6 +140,85 @@ def dispatch(bench: Bench) -> None:
     )
 
 
+
+def _unpublish(trigger: str) -> None:
+    """Unpublish the live sequences of a trigger the way an editor would (Wagtail's signals fire)."""
+    from stepmail_plugin.models import SequencePage
+
+    for sequence in SequencePage.objects.live().filter(trigger=trigger):
+        sequence.unpublish()
+
+
+def order_placed(bench: Bench) -> None:
+    """What enrollment adds to Oscar's checkout: the plugin's ``order_placed`` receiver, run for
+    real orders (placed through Oscar's OrderCreator) at 1 and at 20 live sequences."""
+    from stepmail_plugin.triggers.orders import receive_order_placed
+
+    n = 50 if bench.quick else 200
+    _unpublish("order_placed")
+    short_body = [("paragraph", data.PARAGRAPH_1)]
+    made = 0
+    for live in (1, 20):
+        while made < live:
+            made += 1
+            data.make_sequence(f"注文後 {made}", "order_placed", short_body)
+        with data.without_enrollment():
+            orders = [data.place_order(f"o{live}-{k:05d}@example.jp", bench.products) for k in range(n + 5)]
+        times, cpu, queries = [], [], []
+        for k, order in enumerate(orders):
+            counter = QueryCounter()
+            gc.disable()
+            with connection.execute_wrapper(counter), stopwatch() as timing:
+                receive_order_placed(sender=None, order=order, user=None)
+            gc.enable()
+            if k >= 5:  # the first few warm caches up
+                times.append(timing.wall * 1000)
+                cpu.append(timing.cpu * 1000)
+                queries.append(counter.count)
+        enrolled = Enrollment.objects.filter(contact__email__startswith=f"o{live}-").count()
+        if enrolled != (n + 5) * live:
+            bench.note(f"order_placed: {enrolled} enrollments for {n + 5} orders × {live} sequences")
+        bench.results[f"order_placed_ms_median_{live}"] = rnd(median(times), 3)
+        bench.results[f"order_placed_cpu_ms_median_{live}"] = rnd(median(cpu), 3)
+        bench.results[f"order_placed_queries_{live}"] = int(max(queries))
+    bench.results["order_placed_ms_median"] = bench.results["order_placed_ms_median_20"]
+    _unpublish("order_placed")
+
+
+def idle(bench: Bench) -> None:
+    """A scheduler tick when nothing is due, over many enrollments (a dozen sequences' worth)."""
+    sequences = 10
+    contacts = (100_000 if bench.quick else 1_000_000) // sequences
+    # Nothing else may be due: leftovers of the other figures are cancelled.
+    Delivery.objects.filter(status=DeliveryStatus.SCHEDULED).update(status=DeliveryStatus.CANCELLED)
+    made = [data.make_sequence(f"シナリオ {k + 1}", "custom", [("paragraph", data.PARAGRAPH_2)])
+            for k in range(sequences)]
+    data.make_contacts(contacts, prefix="idle")
+    total = data.bulk_enrollments_sql(made, timezone.now())
+    dispatch_due()  # warm
+    times = []
+    for _ in range(10 if bench.quick else 30):
+        with stopwatch() as timing:
+            result = dispatch_due()
+        times.append(timing.wall * 1000)
+        if result.claimed:
+            bench.note(f"idle tick claimed {result.claimed} deliveries")
+    bench.results["idle_tick_ms"] = rnd(median(times), 2)
+    bench.results["idle_tick_enrollments"] = total
+
+
+def birdsong(bench: Bench) -> None:
+    from . import birdsong_compare
+
+    birdsong_compare.run(bench)
+
+
+def drain(bench: Bench) -> None:
+    from . import drain as drain_module
+
+    drain_module.run(bench)
+
+
 TARGETS = {
     "dispatch_mails_per_s": "≥ 300",
     "dispatch_vs_floor": "≥ 0.5",
@@ -153,4 +232,8 @@ TARGETS = {
 
 FIGURES = {
     "dispatch": dispatch,
+    "order": order_placed,
+    "idle": idle,
+    "drain": drain,
+    "birdsong": birdsong,
 }

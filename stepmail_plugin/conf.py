@@ -42,6 +42,12 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_BACKEND": None,
     # Dotted paths of extra trigger classes to register (see docs/triggers.md).
     "TRIGGERS": [],
+    # Enrollment keeps each trigger's live sequences and first steps in memory between calls;
+    # page events clear it through a generation stamp in this Django cache. With a cache shared by
+    # all processes a change is seen at once; with a per-process cache after LIVE_CACHE_SECONDS
+    # at most. 0 turns the cache off (see docs/performance.md).
+    "LIVE_CACHE_SECONDS": 60,
+    "LIVE_CACHE_ALIAS": "default",
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -26,6 +26,8 @@ from .models import (
     StepEmailPage,
     normalize_email,
 )
+from . import live
+from .bulk import insert_ignoring_conflicts
 from .policy import SuppressionIndex
 from .scheduling import due_at_for
 from .signals import enrollment_created
@@ -81,6 +83,7 @@ def contact_for(person: Person | Contact, *, consent_source: str = "") -> Contac
             consent=ConsentStatus.OPTED_IN, consent_source=consent_source, consent_at=timezone.now()
         )
     contact, created = Contact.objects.get_or_create(email=email, defaults=defaults)
+    contact._stepmail_created = created
     if not created:
         changed = []
         for field in ("first_name", "last_name", "language"):
@@ -101,7 +104,12 @@ def contact_for(person: Person | Contact, *, consent_source: str = "") -> Contac
 
 
 def live_sequences(trigger_key: str) -> tuple[list[SequencePage], dict[int, StepEmailPage]]:
-    """Published sequences for a trigger, with the first step of each (two queries)."""
+    """Published sequences for a trigger, with the first step of each (two queries, or none when
+    cached: see ``live``)."""
+    return live.cached(trigger_key, _load_live_sequences)
+
+
+def _load_live_sequences(trigger_key: str) -> tuple[list[SequencePage], dict[int, StepEmailPage]]:
     sequences = list(SequencePage.objects.live().filter(trigger=trigger_key))
     if not sequences:
         return [], {}
@@ -144,7 +152,18 @@ def enroll(
     sequences = [s for s in sequences if s.pk in first_steps]
     if not sequences:
         return []
-    contact = contact_for(person_from(who), consent_source=consent_source)
+    with transaction.atomic():  # one commit for the contact and its enrollments
+        created = _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source)
+    if created:
+        transaction.on_commit(
+            lambda: enrollment_created.send(sender=Enrollment, enrollments=created)
+        )
+    return created
+
+
+def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source) -> list[Enrollment]:
+    person = person_from(who)
+    contact = contact_for(person, consent_source=consent_source)
     if contact is None:
         logger.info("stepmail: %s trigger without an email address; nobody enrolled", trigger.key)
         return []
@@ -164,11 +183,13 @@ def enroll(
         object_id = str(obj.pk)
         if trigger.per_object:
             key = f"{object_type.app_label}.{object_type.model}:{obj.pk}"
-    existing = set(
-        Enrollment.objects.filter(
-            contact=contact, sequence__in=[s.pk for s in sequences], key=key
-        ).values_list("sequence_id", flat=True)
-    )
+    existing = set()
+    if not getattr(contact, "_stepmail_created", False):  # a new contact has no enrollments yet
+        existing = set(
+            Enrollment.objects.filter(
+                contact=contact, sequence__in=[s.pk for s in sequences], key=key
+            ).values_list("sequence_id", flat=True)
+        )
     new = [
         Enrollment(
             sequence=s,
@@ -185,36 +206,31 @@ def enroll(
     ]
     if not new:
         return []
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                created = Enrollment.objects.bulk_create(new)
-        except IntegrityError:
-            # Another process enrolled the same person at the same moment: keep what is new.
-            created = []
-            for enrollment in new:
-                try:
-                    with transaction.atomic():
-                        enrollment.save()
-                    created.append(enrollment)
-                except IntegrityError:
-                    pass
-        Delivery.objects.bulk_create(
-            [
-                Delivery(
-                    enrollment=e,
-                    step=first_steps[e.sequence_id],
-                    step_path=first_steps[e.sequence_id].path,
-                    due_at=due_at_for(e, first_steps[e.sequence_id]),
-                )
-                for e in created
-            ],
-            ignore_conflicts=True,
-        )
-    if created:
-        transaction.on_commit(
-            lambda: enrollment_created.send(sender=Enrollment, enrollments=created)
-        )
+    try:
+        with transaction.atomic():
+            created = Enrollment.objects.bulk_create(new)
+    except IntegrityError:
+        # Another process enrolled the same person at the same moment: keep what is new.
+        created = []
+        for enrollment in new:
+            try:
+                with transaction.atomic():
+                    enrollment.save()
+                created.append(enrollment)
+            except IntegrityError:
+                pass
+    insert_ignoring_conflicts(
+        [
+            Delivery(
+                enrollment=e,
+                step=first_steps[e.sequence_id],
+                step_path=first_steps[e.sequence_id].path,
+                due_at=due_at_for(e, first_steps[e.sequence_id]),
+            )
+            for e in created
+        ],
+        using=router.db_for_write(Delivery),
+    )
     return created
 
 
