@@ -45,7 +45,7 @@ def run(bench) -> None:
     from .birdsong_app.models import BenchCampaign, BenchContact
 
     # MJML runs one node process per mail: a sample of the recipients is enough for a rate.
-    count = 20 if bench.quick else 100
+    count = 10 if bench.quick else 60
     contacts = [
         BenchContact(email=f"d{n:07d}@example.jp", first_name=data.FIRST_NAMES[n % len(data.FIRST_NAMES)],
                      last_name=data.LAST_NAMES[(n // 3) % len(data.LAST_NAMES)], order_number=f"B-{n:07d}")
