@@ -10,7 +10,9 @@ class StepmailConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers system checks)
+        from .tracking import events as tracking_events
         from .triggers import accounts, orders
 
         orders.connect()
         accounts.connect()
+        tracking_events.connect()
