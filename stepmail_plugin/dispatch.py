@@ -50,6 +50,7 @@ from .scheduling import due_at_for
 from .sending import SendOutcome, build_message, open_connection, send
 from .signals import delivery_status_changed
 from .tokens import UNSUBSCRIBE, make_token
+from .tracking.batch import BatchTracking
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ class BatchSender:
     def __init__(self, token: uuid.UUID, result: TickResult):
         self.token = token
         self.result = result
-        self.compiled: dict[tuple[int, str, bool], CompiledStep | Exception] = {}
+        self.compiled: dict[tuple, CompiledStep | Exception] = {}
 
     # -- loading -----------------------------------------------------------------------------
     def load(self) -> list[Delivery]:
@@ -169,6 +170,7 @@ class BatchSender:
         self.brand = brand_module.brand()
         self.from_email = brand_module.from_email()
         self.domain = (self.from_email.rsplit("@", 1)[-1].strip("> ") or "localhost")
+        self.tracking = BatchTracking(self.steps, self.base_url)
         return deliveries
 
     def _load_objects(self, enrollments: list[Enrollment]) -> dict[tuple[int, str], Any]:
@@ -203,12 +205,16 @@ class BatchSender:
         return steps
 
     # -- deciding and rendering --------------------------------------------------------------
-    def compiled_step(self, step: StepEmailPage, language: str, is_marketing: bool):
-        key = (step.pk, language, is_marketing)
+    def compiled_step(self, step: StepEmailPage, language: str, is_marketing: bool, variant=None, sequence=None):
+        key = (step.pk, language, is_marketing, variant.pk if variant is not None else None)
         if key not in self.compiled:
             try:
                 ctx = RenderContext(base_url=self.base_url, language=language, brand=self.brand)
-                self.compiled[key] = CompiledStep(step, ctx, is_marketing=is_marketing)
+                links = self.tracking.links_for(step, variant, sequence)
+                compiled = CompiledStep(self.tracking.content(step, variant), ctx, is_marketing=is_marketing,
+                                        links=links)
+                compiled.link_set_id = self.tracking.save_links(step, links)
+                self.compiled[key] = compiled
             except Exception as error:  # broken editor content: recorded on each delivery
                 logger.exception("stepmail: step %s could not be compiled", step.pk)
                 self.compiled[key] = error
@@ -232,8 +238,12 @@ class BatchSender:
         except ValidationError:
             return SendOutcome(False, permanent=True, reason="invalid_address",
                                error=f"Invalid address: {contact.email!r}")
+        variant = self.tracking.variant_for(delivery, step)
+        later = self.tracking.send_later(delivery, step, variant)
+        if later is not None:  # an A/B timing variant: not yet
+            return _Defer(later)
         language = contact.language or settings.LANGUAGE_CODE
-        compiled = self.compiled_step(step, language, sequence.is_marketing)
+        compiled = self.compiled_step(step, language, sequence.is_marketing, variant, sequence)
         if isinstance(compiled, Exception):
             return SendOutcome(False, reason="render_error", error=f"{type(compiled).__name__}: {compiled}")
         obj = self.objects.get((enrollment.object_type_id, enrollment.object_id))
@@ -246,6 +256,7 @@ class BatchSender:
                 values["unsubscribe_url"] = url
                 headers["List-Unsubscribe"] = f"<{url}>"
                 headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            values.update(self.tracking.recipient_values(delivery, compiled.link_set_id))
             recipient_ctx = RenderContext(
                 base_url=self.base_url, language=language, brand=self.brand, recipient=values,
                 objects={"trigger": obj, "enrollment": enrollment, "contact": contact, "delivery": delivery},
@@ -256,6 +267,7 @@ class BatchSender:
             return SendOutcome(False, reason="render_error", error=f"{type(error).__name__}: {error}")
         delivery.subject = mail.subject[:255]
         delivery.to_email = contact.email
+        delivery.variant = variant
         return build_message(
             subject=mail.subject,
             text=mail.text,
@@ -303,7 +315,7 @@ class BatchSender:
         outcomes: list[tuple[Delivery, Any]] = []
         for delivery in chunk:
             prepared = self.prepare(delivery)
-            if isinstance(prepared, (_Skip, SendOutcome)):
+            if isinstance(prepared, (_Skip, SendOutcome, _Defer)):
                 outcomes.append((delivery, prepared))
             else:
                 outcomes.append((delivery, send(prepared)))
@@ -316,6 +328,11 @@ class BatchSender:
         for delivery, outcome in outcomes:
             delivery.claim_token = None
             delivery.claimed_at = None
+            if isinstance(outcome, _Defer):
+                delivery.status = DeliveryStatus.SCHEDULED
+                delivery.due_at = outcome.due_at
+                self.result.reasons["ab_timing_variant"] += 1
+                continue
             if isinstance(outcome, _Skip):
                 delivery.status = DeliveryStatus.SKIPPED
                 delivery.reason = outcome.reason
@@ -351,7 +368,7 @@ class BatchSender:
             Delivery.objects.bulk_update(
                 [d for d, _ in outcomes],
                 ["status", "claim_token", "claimed_at", "sent_at", "attempts", "esp_message_id",
-                 "esp_status", "reason", "error", "due_at", "subject", "to_email", "updated_at"],
+                 "esp_status", "reason", "error", "due_at", "subject", "to_email", "updated_at", "variant"],
             )
             for reason, enrollment_ids in exits.items():
                 Enrollment.objects.filter(pk__in=enrollment_ids, status=EnrollmentStatus.ACTIVE).update(
@@ -380,6 +397,13 @@ class BatchSender:
             Enrollment.objects.filter(pk__in=completed, status=EnrollmentStatus.ACTIVE).update(
                 status=EnrollmentStatus.COMPLETED, exit_reason="last_step", ended_at=now
             )
+
+
+@dataclass
+class _Defer:
+    """Not yet: an A/B timing variant sends this delivery later."""
+
+    due_at: Any
 
 
 @dataclass
