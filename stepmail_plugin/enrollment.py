@@ -29,6 +29,7 @@ from .models import (
 from .policy import SuppressionIndex
 from .scheduling import due_at_for
 from .signals import enrollment_created
+from .tracking.holdout import apply_holdout
 from .triggers.registry import Trigger, registry
 
 logger = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ def enroll(
     ]
     if not new:
         return []
+    apply_holdout(new, timezone.now())
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -208,6 +210,7 @@ def enroll(
                     due_at=due_at_for(e, first_steps[e.sequence_id]),
                 )
                 for e in created
+                if not e.holdout  # held out: receives nothing (tracking/holdout.py)
             ],
             ignore_conflicts=True,
         )

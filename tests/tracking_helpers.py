@@ -70,3 +70,14 @@ def post(client, payload, *, auth: str | None = AUTH, url: str = POSTMARK_URL):
 
 def clear_outbox() -> None:
     mail.outbox = []
+
+
+def esp_event(delivery: Delivery, kind: str, at: datetime, **extra) -> None:
+    """An event through anymail's ``tracking`` signal, as any ESP's webhook view sends it."""
+    from anymail.signals import AnymailTrackingEvent, tracking
+
+    event = AnymailTrackingEvent(
+        event_type=kind, timestamp=at, message_id=delivery.esp_message_id,
+        metadata={"stepmail_delivery_id": str(delivery.pk)}, recipient=delivery.to_email, **extra,
+    )
+    tracking.send(sender=object, event=event, esp_name="TestESP")

@@ -10,6 +10,7 @@ from django.utils import formats, timezone
 
 from ..enrollment import Person, enroll_safely
 from ..rendering.context import register_object_values
+from ..tracking.attribution import attribute_order_safely
 from .registry import ORDER_PLACED
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ def enroll_order(order_pk: int) -> None:
         logger.exception("stepmail: order %s not found for enrollment", order_pk)
         return
     enroll_safely(person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed)
+    # Credit the order to the mail that earned it, and count it for holdout comparisons.
+    attribute_order_safely(order)
 
 
 def order_values(order: Any, language: str) -> dict[str, Any]:
