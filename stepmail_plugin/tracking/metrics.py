@@ -109,7 +109,7 @@ def count_deliveries(deliveries: QuerySet, group_by: Iterable[str] = ()) -> dict
     """
     group_by = list(group_by)
     sent = Q(status=DeliveryStatus.SENT)
-    rows = deliveries.order_by().values(*group_by).annotate(
+    aggregates = dict(
         total=Count("pk"),
         sent=Count("pk", filter=sent),
         bounced=Count("pk", filter=sent & Q(_has_event(*BOUNCE_EVENTS))),
@@ -124,22 +124,28 @@ def count_deliveries(deliveries: QuerySet, group_by: Iterable[str] = ()) -> dict
         pending=Count("pk", filter=Q(status__in=PENDING)),
         uncertain=Count("pk", filter=Q(status=DeliveryStatus.UNCERTAIN)),
     )
+    if group_by:
+        rows = list(deliveries.order_by().values(*group_by).annotate(**aggregates))
+    else:
+        rows = [deliveries.order_by().aggregate(**aggregates)]
     result: dict[Any, Counts] = {}
     for row in rows:
         key = tuple(row.pop(name) for name in group_by)
         result[key] = Counts(**row)
     revenue_key = [f"delivery__{name}" for name in group_by]
-    for row in (
-        Conversion.objects.filter(delivery__in=deliveries.order_by().values("pk"))
-        .order_by().values(*revenue_key).annotate(revenue=Sum("amount"))
-    ):
+    conversions = Conversion.objects.filter(delivery__in=deliveries.order_by().values("pk")).order_by()
+    revenue_rows = (
+        conversions.values(*revenue_key).annotate(revenue=Sum("amount")) if group_by
+        else [conversions.aggregate(revenue=Sum("amount"))]
+    )
+    for row in revenue_rows:
         key = tuple(row[name] for name in revenue_key)
         if key in result:
             result[key].revenue = row["revenue"] or Decimal("0")
     for row in (
         deliveries.order_by().filter(status__in=[DeliveryStatus.SKIPPED, DeliveryStatus.CANCELLED,
                                                   DeliveryStatus.FAILED])
-        .values(*group_by, "status", "reason").annotate(n=Count("pk"))
+        .values(*group_by, "status", "reason").annotate(n=Count("pk")).order_by()
     ):
         key = tuple(row[name] for name in group_by)
         if key in result:
