@@ -59,6 +59,36 @@ def order_values(order: Any, language: str) -> dict[str, Any]:
     }
 
 
+def place_order_for(email: str, *, user: Any = None, at: Any = None) -> Any:
+    """Place a real order through Oscar's ``OrderCreator`` for a product in stock (used by
+    ``stepmail_simulate_events`` and demos). Returns None when no product has stock."""
+    from oscar.apps.partner.strategy import Default
+    from oscar.apps.shipping.methods import Free
+    from oscar.core.loading import get_class, get_model
+
+    Basket = get_model("basket", "Basket")
+    Product = get_model("catalogue", "Product")
+    OrderCreator = get_class("order.utils", "OrderCreator")
+    OrderTotalCalculator = get_class("checkout.calculators", "OrderTotalCalculator")
+    product = Product.objects.filter(stockrecords__isnull=False, structure="standalone").order_by("?").first()
+    if product is None:
+        return None
+    basket = Basket.objects.create()
+    basket.strategy = Default()
+    basket.add_product(product)
+    shipping = Free()
+    charge = shipping.calculate(basket)
+    total = OrderTotalCalculator().calculate(basket, charge)
+    extra = {"date_placed": at} if at is not None else {}
+    if user is None:
+        extra["guest_email"] = email
+    order = OrderCreator().place_order(
+        basket=basket, total=total, shipping_method=shipping, shipping_charge=charge, user=user, **extra
+    )
+    basket.set_as_submitted()
+    return order
+
+
 def connect() -> None:
     from oscar.apps.order.signals import order_placed
 
