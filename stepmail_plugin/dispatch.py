@@ -31,6 +31,7 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from .blocks.base import RenderContext
 from .conf import stepmail_settings
@@ -226,6 +227,10 @@ class BatchSender:
         contact = enrollment.contact
         sequence = self.sequences.get(enrollment.sequence_id)
         step = self.steps.get(delivery.step_id) if delivery.step_id else None
+        if enrollment.status == EnrollmentStatus.PAUSED:
+            return _Release()  # paused after the claim: keep the step for when it resumes
+        if enrollment.status != EnrollmentStatus.ACTIVE:
+            return _Skip(f"enrollment_{enrollment.status}")
         if step is None:
             return _Skip("step_deleted")
         if not step.live:
@@ -249,7 +254,7 @@ class BatchSender:
         obj = self.objects.get((enrollment.object_type_id, enrollment.object_id))
         try:
             values = recipient_values(contact, enrollment, obj, language)
-            headers = {"Message-ID": f"<stepmail.{delivery.pk}@{self.domain}>"}
+            headers = {"Message-ID": message_id(delivery, self.domain)}
             if sequence.is_marketing:
                 token = make_token(UNSUBSCRIBE, {"c": contact.pk, "d": delivery.pk})
                 url = self.base_url + reverse("stepmail:unsubscribe", args=[token])
@@ -315,7 +320,7 @@ class BatchSender:
         outcomes: list[tuple[Delivery, Any]] = []
         for delivery in chunk:
             prepared = self.prepare(delivery)
-            if isinstance(prepared, (_Skip, SendOutcome, _Defer)):
+            if isinstance(prepared, (_Skip, _Release, _Defer, SendOutcome)):
                 outcomes.append((delivery, prepared))
             else:
                 outcomes.append((delivery, send(prepared)))
@@ -328,6 +333,10 @@ class BatchSender:
         for delivery, outcome in outcomes:
             delivery.claim_token = None
             delivery.claimed_at = None
+            delivery.updated_at = now  # bulk_update does not apply auto_now
+            if isinstance(outcome, _Release):
+                delivery.status = DeliveryStatus.SCHEDULED
+                continue
             if isinstance(outcome, _Defer):
                 delivery.status = DeliveryStatus.SCHEDULED
                 delivery.due_at = outcome.due_at
@@ -374,7 +383,15 @@ class BatchSender:
                 Enrollment.objects.filter(pk__in=enrollment_ids, status=EnrollmentStatus.ACTIVE).update(
                     status=EnrollmentStatus.EXITED, exit_reason=reason, ended_at=now
                 )
-            self.advance([d for d, _ in outcomes if d.status in FINAL and d.enrollment_id not in exited], now)
+            finished = [d for d, _ in outcomes if d.status in FINAL and d.enrollment_id not in exited]
+            if finished:
+                # Staff may have cancelled or paused an enrollment while this batch was sending.
+                still_active = set(
+                    Enrollment.objects.filter(
+                        pk__in={d.enrollment_id for d in finished}, status=EnrollmentStatus.ACTIVE
+                    ).values_list("pk", flat=True)
+                )
+                self.advance([d for d in finished if d.enrollment_id in still_active], now)
         transaction.on_commit(lambda: _announce(changed), using=_db().alias)
 
     def advance(self, finished: list[Delivery], now) -> None:
@@ -412,6 +429,18 @@ class _Skip:
     exit_enrollment: bool = False
 
 
+@dataclass
+class _Release:
+    """Not sent and not counted: back to ``scheduled`` as it was."""
+
+
+def message_id(delivery: Delivery, domain: str) -> str:
+    """The same Message-ID on every attempt of a delivery (receivers drop duplicates), and a
+    different one for every other mail, on this install or any other."""
+    digest = salted_hmac("stepmail.message-id", f"{delivery.pk}:{delivery.created_at.isoformat()}").hexdigest()
+    return f"<stepmail.{delivery.pk}.{digest[:16]}@{domain}>"
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff: 1, 2, 4 … × RETRY_BACKOFF_SECONDS, capped."""
     base = stepmail_settings.RETRY_BACKOFF_SECONDS
@@ -422,7 +451,7 @@ def _announce(changed: list[tuple[Delivery, str]]) -> None:
     for delivery, status in changed:
         try:
             delivery_status_changed.send(
-                sender=Delivery, delivery=delivery, old_status=DeliveryStatus.SCHEDULED, new_status=status
+                sender=Delivery, delivery=delivery, old_status=DeliveryStatus.SENDING, new_status=status
             )
         except Exception:  # a receiver's bug must not undo or stop sending
             logger.exception("stepmail: a delivery_status_changed receiver failed")

@@ -226,5 +226,6 @@ def enroll_safely(*args: Any, **kwargs: Any) -> list[Enrollment]:
     try:
         return enroll(*args, **kwargs)
     except Exception:
-        logger.exception("stepmail: enrollment failed (trigger=%s, obj=%r)", args[1:2], kwargs.get("obj"))
+        trigger = args[1] if len(args) > 1 else kwargs.get("trigger_key")
+        logger.exception("stepmail: enrollment failed (trigger=%s, obj=%r)", trigger, kwargs.get("obj"))
         return []

@@ -4,9 +4,14 @@ from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
+from wagtail_modeladmin.options import modeladmin_register
 
+from .admin.modeladmin import StepMailAdminGroup, register_log_actions
 from .reports import urls as report_urls
 from .reports.views import StepMailPanel, user_may_see_reports
+
+modeladmin_register(StepMailAdminGroup)
+hooks.register("register_log_actions", register_log_actions)
 
 
 class StepMailReportsMenuItem(MenuItem):

@@ -113,3 +113,20 @@ def test_delays_count_from_the_order_not_from_the_previous_mail():
         [],
         ["花子様に合うボトムはこれです"],
     ]
+
+
+@pytest.mark.django_db
+def test_each_mail_has_its_own_message_id_and_a_readable_text_part():
+    make_sequence(
+        steps=[{"subject": "こんにちは", "delay": 0, "body": [
+            paragraph('<p>新作は<a href="https://shop.example.jp/new/">こちら</a></p><ul><li>シャツ</li><li>パンツ</li></ul>')
+        ]}]
+    )
+    place_order(guest_email="a@example.jp")
+    place_order(guest_email="b@example.jp")
+    dispatch_due()
+    ids = [m.extra_headers["Message-ID"] for m in mail.outbox]
+    assert len(set(ids)) == 2 and all(i.startswith("<stepmail.") and i.endswith("@shop.example.jp>") for i in ids)
+    text = mail.outbox[0].body
+    assert "新作はこちら (https://shop.example.jp/new/)" in text
+    assert "  * シャツ\n  * パンツ" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import html2text
@@ -17,6 +18,9 @@ from .base import EmailBlockMixin, RenderContext
 MERGE_HELP = _('Merge fields such as {{ first_name }} or {{ first_name|default:"お客様" }} are allowed.')
 
 
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
+
+
 def html_to_text(html: str) -> str:
     """Plain-text form of a piece of HTML: links as 'text (url)', no line wrapping."""
     converter = html2text.HTML2Text()
@@ -26,7 +30,10 @@ def html_to_text(html: str) -> str:
     converter.inline_links = True
     converter.protect_links = False
     converter.unicode_snob = True
-    return converter.handle(html).strip()
+    text = _MARKDOWN_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})" if m.group(1) else m.group(2),
+                              converter.handle(html))
+    # Only blank lines are trimmed: a list's first item keeps its indent.
+    return text.strip("\n").rstrip()
 
 
 class MergeCharBlock(blocks.CharBlock):

@@ -160,8 +160,8 @@ class Enrollment(models.Model):
         Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="enrollments"
     )
     trigger = models.CharField(_("trigger"), max_length=64)
-    # What makes this enrollment unique within (sequence, contact): "order:<pk>" for
-    # order-triggered sequences, "" for once-per-contact ones.
+    # What makes this enrollment unique within (sequence, contact): "order.order:<pk>" for
+    # per-object triggers (one journey per order), "" for once-per-contact ones.
     key = models.CharField(_("de-duplication key"), max_length=128, blank=True)
     object_type = models.ForeignKey(
         ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -204,7 +204,7 @@ class Enrollment(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"], name="stepmail_enr_obj")]
 
     def __str__(self) -> str:
-        return f"{self.contact} → {self.sequence_id}"
+        return f"{self.contact} → {self.sequence.title}"
 
 
 class DeliveryStatus(models.TextChoices):

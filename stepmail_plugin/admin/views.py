@@ -1,0 +1,248 @@
+"""Staff actions in the Wagtail admin, as plain Django views.
+
+Nothing here knows wagtail-modeladmin: ``modeladmin`` wires these views to URLs and passes the
+URLs to return to. Each view checks its model permission itself and answers 403 without it.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_permission_codename
+from django.db.models import Model
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, ngettext
+from django.views.generic import FormView, TemplateView, View
+from wagtail.admin import messages
+from wagtail.log_actions import log
+
+from ..models import Contact, Delivery, Enrollment, Suppression
+from ..triggers.registry import registry
+from . import actions
+from .forms import SuppressionImportForm
+
+# Log actions recorded in the object's history (registered in wagtail_hooks).
+LOG_PAUSE = "stepmail.enrollment.pause"
+LOG_RESUME = "stepmail.enrollment.resume"
+LOG_CANCEL = "stepmail.enrollment.cancel"
+LOG_REQUEUE = "stepmail.delivery.requeue"
+
+
+def perm_name(model: type[Model], action: str) -> str:
+    """``"stepmail.change_enrollment"`` for ``(Enrollment, "change")``."""
+    return f"{model._meta.app_label}.{get_permission_codename(action, model._meta)}"
+
+
+def forbidden(request):
+    return render(request, "stepmail/admin/forbidden.html", status=403)
+
+
+def trigger_label(key: str) -> str:
+    try:
+        return str(registry.get(key).label)
+    except LookupError:
+        return key
+
+
+def enrollment_label(enrollment: Enrollment) -> str:
+    return f"{enrollment.contact.email} — {enrollment.sequence.title}"
+
+
+# -- what the inspect pages show ----------------------------------------------------------------
+def contact_history(contact: Contact) -> dict:
+    """A contact's enrollments, every delivery newest first, and the suppressions of the address."""
+    return {
+        "enrollments": list(
+            contact.enrollments.select_related("sequence").order_by("-created_at", "-pk")
+        ),
+        "deliveries": list(
+            Delivery.objects.filter(enrollment__contact=contact)
+            .select_related("enrollment__sequence", "step")
+            .order_by(Coalesce("sent_at", "due_at").desc(), "-pk")
+        ),
+        "suppressions": list(
+            Suppression.objects.filter(email=contact.email)
+            .select_related("sequence")
+            .order_by("-created_at")
+        ),
+    }
+
+
+def enrollment_history(enrollment: Enrollment) -> dict:
+    return {
+        "deliveries": list(
+            enrollment.deliveries.select_related("step").order_by(
+                Coalesce("sent_at", "due_at").desc(), "-pk"
+            )
+        ),
+        "trigger_label": trigger_label(enrollment.trigger),
+    }
+
+
+class StaffPermissionMixin:
+    """403 unless the user has ``<app>.<permission>_<model>``."""
+
+    model: type[Model]
+    permission = "change"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm(perm_name(self.model, self.permission)):
+            return forbidden(request)
+        return super().dispatch(request, *args, **kwargs)
+
+
+# -- enrollments --------------------------------------------------------------------------------
+class EnrollmentActionView(StaffPermissionMixin, View):
+    """POST only: pause, resume or cancel one enrollment, then go to ``return_url(enrollment)``."""
+
+    model = Enrollment
+    permission = "change"
+    http_method_names = ["post"]
+    action: str = ""
+    return_url = None
+
+    def post(self, request, instance_pk):
+        enrollment = get_object_or_404(
+            Enrollment.objects.select_related("contact", "sequence"), pk=instance_pk
+        )
+        label = enrollment_label(enrollment)
+        if self.action == "pause":
+            if actions.pause_enrollment(enrollment):
+                log(instance=enrollment, action=LOG_PAUSE)
+                messages.success(
+                    request,
+                    gettext("Paused “%(enrollment)s”: its mail waits until you resume it.")
+                    % {"enrollment": label},
+                )
+            else:
+                messages.warning(
+                    request, gettext("Nothing changed: only an active enrollment can be paused.")
+                )
+        elif self.action == "resume":
+            if actions.resume_enrollment(enrollment):
+                log(instance=enrollment, action=LOG_RESUME)
+                messages.success(
+                    request,
+                    gettext(
+                        "Resumed “%(enrollment)s”: mail that fell due meanwhile goes out "
+                        "with the next dispatch."
+                    )
+                    % {"enrollment": label},
+                )
+            else:
+                messages.warning(
+                    request, gettext("Nothing changed: only a paused enrollment can be resumed.")
+                )
+        elif self.action == "cancel":
+            cancelled = actions.cancel_enrollment(enrollment)
+            if cancelled is None:
+                messages.warning(
+                    request, gettext("Nothing changed: the enrollment had already ended.")
+                )
+            else:
+                log(instance=enrollment, action=LOG_CANCEL)
+                messages.success(
+                    request,
+                    ngettext(
+                        "Cancelled “%(enrollment)s” and %(count)d scheduled mail.",
+                        "Cancelled “%(enrollment)s” and %(count)d scheduled mails.",
+                        cancelled,
+                    )
+                    % {"enrollment": label, "count": cancelled},
+                )
+        else:  # pragma: no cover - wiring error
+            raise ValueError(f"Unknown enrollment action {self.action!r}")
+        return redirect(self.return_url(enrollment))
+
+
+# -- deliveries ---------------------------------------------------------------------------------
+class DeliveryRequeueView(StaffPermissionMixin, TemplateView):
+    """GET: what requeueing means, and a confirmation form. POST: requeue."""
+
+    model = Delivery
+    permission = "change"
+    template_name = "stepmail/admin/delivery_requeue.html"
+    return_url = None
+    header_icon = "mail"
+
+    def get_delivery(self, instance_pk) -> Delivery:
+        return get_object_or_404(
+            Delivery.objects.select_related("enrollment__contact", "enrollment__sequence", "step"),
+            pk=instance_pk,
+        )
+
+    def get(self, request, instance_pk):
+        delivery = self.get_delivery(instance_pk)
+        return self.render_to_response(
+            self.get_context_data(
+                delivery=delivery,
+                refusal=actions.requeue_refusal(delivery),
+                back_url=self.return_url(delivery),
+                header_icon=self.header_icon,
+            )
+        )
+
+    def post(self, request, instance_pk):
+        delivery = self.get_delivery(instance_pk)
+        if actions.requeue_delivery(delivery):
+            log(instance=delivery, action=LOG_REQUEUE)
+            messages.success(
+                request,
+                gettext("Requeued the mail to %(email)s: it goes out with the next dispatch.")
+                % {"email": delivery.enrollment.contact.email},
+            )
+        else:
+            delivery.refresh_from_db()
+            messages.error(
+                request,
+                actions.requeue_refusal(delivery)
+                or gettext("Nothing changed: the delivery changed meanwhile."),
+            )
+        return redirect(self.return_url(delivery))
+
+
+# -- suppressions -------------------------------------------------------------------------------
+class SuppressionImportView(StaffPermissionMixin, FormView):
+    """Upload a CSV file of addresses; show what was imported and which lines were invalid."""
+
+    model = Suppression
+    permission = "add"
+    form_class = SuppressionImportForm
+    template_name = "stepmail/admin/suppression_import.html"
+    index_url = None
+    header_icon = "no-view"
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("index_url", self.index_url())
+        kwargs.setdefault("header_icon", self.header_icon)
+        return super().get_context_data(**kwargs)
+
+    def form_valid(self, form):
+        report = actions.import_suppressions(
+            actions.read_email_column(form.cleaned_data["text"]),
+            reason=form.cleaned_data["reason"],
+            source=f"admin-import:{self.request.user.get_username()}",
+        )
+        summary = ngettext(
+            "%(created)d address added to the suppression list.",
+            "%(created)d addresses added to the suppression list.",
+            len(report.created),
+        ) % {"created": len(report.created)}
+        if report.invalid:
+            messages.warning(
+                self.request,
+                summary
+                + " "
+                + ngettext(
+                    "%(invalid)d line was not a valid address and was not imported.",
+                    "%(invalid)d lines were not valid addresses and were not imported.",
+                    len(report.invalid),
+                )
+                % {"invalid": len(report.invalid)},
+            )
+        else:
+            messages.success(self.request, summary)
+        return self.render_to_response(
+            self.get_context_data(
+                form=self.form_class(initial={"reason": form.cleaned_data["reason"]}), report=report
+            )
+        )
