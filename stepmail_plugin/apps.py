@@ -11,8 +11,10 @@ class StepmailConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers system checks)
         from . import live
+        from .tracking import events as tracking_events
         from .triggers import accounts, orders
 
         orders.connect()
         accounts.connect()
         live.connect()
+        tracking_events.connect()

@@ -59,3 +59,20 @@ def check_console_backend(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def check_webhook_secret(app_configs, **kwargs):
+    anymail = getattr(settings, "ANYMAIL", {}) or {}
+    secret = anymail.get("WEBHOOK_SECRET") or getattr(settings, "ANYMAIL_WEBHOOK_SECRET", None)
+    if not secret:
+        return [
+            Warning(
+                "No webhook secret for the ESP's tracking webhooks.",
+                hint="Set ANYMAIL['WEBHOOK_SECRET'] to a random 'user:password' and give the ESP the "
+                "webhook URL with it (https://user:password@…/anymail/<esp>/tracking/). Without it "
+                "anyone could post fake bounces and unsubscribe your customers (see docs/metrics.md).",
+                id="stepmail.W005",
+            )
+        ]
+    return []

@@ -48,6 +48,30 @@ DEFAULTS: dict[str, Any] = {
     # at most. 0 turns the cache off (see docs/performance.md).
     "LIVE_CACHE_SECONDS": 60,
     "LIVE_CACHE_ALIAS": "default",
+    # Own click tracking (signed redirects) and open pixel, for backends without ESP tracking.
+    # None: on when the step-mail backend is not an anymail ESP (e.g. plain SMTP). See docs/metrics.md.
+    "TRACK_CLICKS": None,
+    "TRACK_OPENS": None,
+    # UTM parameters added to links to the shop's own site ({sequence}, {step} and {variant} are
+    # replaced by slugs); {} turns them off. Links that already carry a utm_* parameter keep theirs.
+    "UTM_PARAMS": {
+        "utm_source": "stepmail",
+        "utm_medium": "email",
+        "utm_campaign": "{sequence}",
+        "utm_content": "{step}{variant}",
+    },
+    # Hosts that get UTM parameters (None: the host of BASE_URL).
+    "UTM_DOMAINS": None,
+    # An order is credited to the latest mail clicked within this many days before it, or else
+    # opened within ATTRIBUTION_OPEN_DAYS; a redeemed voucher from a mail always wins.
+    "ATTRIBUTION_CLICK_DAYS": 5,
+    "ATTRIBUTION_OPEN_DAYS": 1,
+    # Orders within this many days after entering a sequence count as its outcome when mailed and
+    # held-out people are compared (holdout uplift).
+    "OUTCOME_WINDOW_DAYS": 30,
+    # A/B tests: a winner needs this many sends per variant and this probability to be best.
+    "AB_MIN_SAMPLE": 100,
+    "AB_CONFIDENCE": 0.95,
 }
 
 

@@ -53,6 +53,7 @@ from .scheduling import due_at_for
 from .sending import SendOutcome, build_message, open_connection, send
 from .signals import delivery_status_changed
 from .tokens import UNSUBSCRIBE, make_token
+from .tracking.batch import BatchTracking
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,7 @@ class BatchSender:
         # reverse() once per batch: each recipient's unsubscribe URL is this prefix, a token, this suffix.
         prefix, _, suffix = reverse("stepmail:unsubscribe", args=["TOKEN"]).rpartition("TOKEN")
         self.unsubscribe_url = (self.base_url + prefix, suffix)
+        self.tracking = BatchTracking(self.steps, self.base_url)
         return deliveries
 
     def _load_objects(self, enrollments: list[Enrollment]) -> dict[tuple[int, str], Any]:
@@ -211,7 +213,7 @@ class BatchSender:
         return steps
 
     # -- deciding and rendering --------------------------------------------------------------
-    def compiled_step(self, step: StepEmailPage, language: str, is_marketing: bool):
+    def compiled_step(self, step: StepEmailPage, language: str, is_marketing: bool, variant=None, sequence=None):
         # Keyed by the content as loaded for this batch, so a step published between two batches
         # of one tick is compiled again.
         content = self.content_keys.get(step.pk)
@@ -219,11 +221,15 @@ class BatchSender:
             content = self.content_keys[step.pk] = json.dumps(
                 [step.subject, step.preheader, list(step.body.raw_data)], sort_keys=True, default=str
             )
-        key = (step.pk, language, is_marketing, content)
+        key = (step.pk, language, is_marketing, content, variant.pk if variant is not None else None)
         if key not in self.compiled:
             try:
                 ctx = RenderContext(base_url=self.base_url, language=language, brand=self.brand)
-                self.compiled[key] = CompiledStep(step, ctx, is_marketing=is_marketing)
+                links = self.tracking.links_for(step, variant, sequence)
+                compiled = CompiledStep(self.tracking.content(step, variant), ctx, is_marketing=is_marketing,
+                                        links=links)
+                compiled.link_set_id = self.tracking.save_links(step, links)
+                self.compiled[key] = compiled
             except Exception as error:  # broken editor content: recorded on each delivery
                 logger.exception("stepmail: step %s could not be compiled", step.pk)
                 self.compiled[key] = error
@@ -251,8 +257,12 @@ class BatchSender:
         except ValidationError:
             return SendOutcome(False, permanent=True, reason="invalid_address",
                                error=f"Invalid address: {contact.email!r}")
+        variant = self.tracking.variant_for(delivery, step)
+        later = self.tracking.send_later(delivery, step, variant)
+        if later is not None:  # an A/B timing variant: not yet
+            return _Defer(later)
         language = contact.language or settings.LANGUAGE_CODE
-        compiled = self.compiled_step(step, language, sequence.is_marketing)
+        compiled = self.compiled_step(step, language, sequence.is_marketing, variant, sequence)
         if isinstance(compiled, Exception):
             return SendOutcome(False, reason="render_error", error=f"{type(compiled).__name__}: {compiled}")
         obj = self.objects.get((enrollment.object_type_id, enrollment.object_id))
@@ -265,6 +275,7 @@ class BatchSender:
                 values["unsubscribe_url"] = url
                 headers["List-Unsubscribe"] = f"<{url}>"
                 headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            values.update(self.tracking.recipient_values(delivery, compiled.link_set_id))
             recipient_ctx = RenderContext(
                 base_url=self.base_url, language=language, brand=self.brand, recipient=values,
                 objects={"trigger": obj, "enrollment": enrollment, "contact": contact, "delivery": delivery},
@@ -275,6 +286,7 @@ class BatchSender:
             return SendOutcome(False, reason="render_error", error=f"{type(error).__name__}: {error}")
         delivery.subject = mail.subject[:255]
         delivery.to_email = contact.email
+        delivery.variant = variant
         return build_message(
             subject=mail.subject,
             text=mail.text,
@@ -322,7 +334,7 @@ class BatchSender:
         outcomes: list[tuple[Delivery, Any]] = []
         for delivery in chunk:
             prepared = self.prepare(delivery)
-            if isinstance(prepared, (_Skip, _Release, SendOutcome)):
+            if isinstance(prepared, (_Skip, _Release, _Defer, SendOutcome)):
                 outcomes.append((delivery, prepared))
             else:
                 outcomes.append((delivery, send(prepared)))
@@ -338,6 +350,11 @@ class BatchSender:
             delivery.updated_at = now  # bulk_update does not apply auto_now
             if isinstance(outcome, _Release):
                 delivery.status = DeliveryStatus.SCHEDULED
+                continue
+            if isinstance(outcome, _Defer):
+                delivery.status = DeliveryStatus.SCHEDULED
+                delivery.due_at = outcome.due_at
+                self.result.reasons["ab_timing_variant"] += 1
                 continue
             if isinstance(outcome, _Skip):
                 delivery.status = DeliveryStatus.SKIPPED
@@ -374,7 +391,7 @@ class BatchSender:
             update_fields(
                 [d for d, _ in outcomes],
                 ["status", "claim_token", "claimed_at", "sent_at", "attempts", "esp_message_id",
-                 "esp_status", "reason", "error", "due_at", "subject", "to_email", "updated_at"],
+                 "esp_status", "reason", "error", "due_at", "subject", "to_email", "updated_at", "variant"],
                 using=_db().alias,
             )
             for reason, enrollment_ids in exits.items():
@@ -413,6 +430,13 @@ class BatchSender:
             Enrollment.objects.filter(pk__in=completed, status=EnrollmentStatus.ACTIVE).update(
                 status=EnrollmentStatus.COMPLETED, exit_reason="last_step", ended_at=now
             )
+
+
+@dataclass
+class _Defer:
+    """Not yet: an A/B timing variant sends this delivery later."""
+
+    due_at: Any
 
 
 @dataclass

@@ -31,6 +31,7 @@ from .bulk import insert_ignoring_conflicts
 from .policy import SuppressionIndex
 from .scheduling import due_at_for
 from .signals import enrollment_created
+from .tracking.holdout import apply_holdout
 from .triggers.registry import Trigger, registry
 
 logger = logging.getLogger(__name__)
@@ -206,6 +207,7 @@ def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_sour
     ]
     if not new:
         return []
+    apply_holdout(new, timezone.now())
     try:
         with transaction.atomic():
             created = Enrollment.objects.bulk_create(new)
@@ -228,6 +230,7 @@ def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_sour
                 due_at=due_at_for(e, first_steps[e.sequence_id]),
             )
             for e in created
+            if not e.holdout  # held out: receives nothing (tracking/holdout.py)
         ],
         using=router.db_for_write(Delivery),
     )

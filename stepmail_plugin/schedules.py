@@ -16,6 +16,7 @@ class ScheduleSpec:
 
 SCHEDULES = [
     ScheduleSpec("dispatch", "stepmail_plugin.tasks.dispatch_due", 1),
+    ScheduleSpec("tracking", "stepmail_plugin.tasks.tracking_maintenance", 60),
 ]
 
 

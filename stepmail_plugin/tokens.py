@@ -8,6 +8,8 @@ from typing import Any
 from django.core import signing
 
 UNSUBSCRIBE = "unsubscribe"
+#: Click redirects and the open pixel of one mail.
+TRACK = "track"
 
 
 def make_token(purpose: str, payload: Any) -> str:

@@ -1,9 +1,12 @@
 from django.urls import path
 
 from . import views
+from .tracking import views as tracking_views
 
 app_name = "stepmail"
 
 urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("c/<str:token>/<int:index>/", tracking_views.click, name="click"),
+    path("o/<str:token>/", tracking_views.open_pixel, name="open"),
 ]

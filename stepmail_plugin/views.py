@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from .models import Contact
 from .subscriptions import mask_email, unsubscribe_contact
 from .tokens import UNSUBSCRIBE, read_token
+from .tracking.views import record_unsubscribe
 
 
 def _invalid(request: HttpRequest, status: int = 400) -> HttpResponse:
@@ -33,5 +34,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"
         unsubscribe_contact(contact, source="one-click" if one_click else "unsubscribe-page")
+        record_unsubscribe(payload.get("d"))
         return render(request, "stepmail/unsubscribed.html", context)
     return render(request, "stepmail/unsubscribe.html", context)

@@ -157,6 +157,8 @@ STEPMAIL = {
         "contact": "support@shop.example.jp",
     },
 }
+# Basic auth anymail's webhooks require (tests post with it; see tests/test_tracking_webhooks.py).
+ANYMAIL = {"WEBHOOK_SECRET": "esp:webhook-secret"}
 Q_CLUSTER = {"name": "stepmail-tests", "orm": "default", "sync": True, "timeout": 60, "retry": 120}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING = {

@@ -128,5 +128,6 @@ def test_each_mail_has_its_own_message_id_and_a_readable_text_part():
     ids = [m.extra_headers["Message-ID"] for m in mail.outbox]
     assert len(set(ids)) == 2 and all(i.startswith("<stepmail.") and i.endswith("@shop.example.jp>") for i in ids)
     text = mail.outbox[0].body
-    assert "新作はこちら (https://shop.example.jp/new/)" in text
+    # Links to the shop carry UTM parameters (STEPMAIL["UTM_PARAMS"], docs/metrics.md).
+    assert "新作はこちら (https://shop.example.jp/new/?utm_source=stepmail&utm_medium=email" in text
     assert "  * シャツ\n  * パンツ" in text

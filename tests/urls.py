@@ -6,6 +6,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 urlpatterns = [
     path("cms/", include(wagtailadmin_urls)),
     path("stepmail/", include("stepmail_plugin.urls")),
+    path("anymail/", include("stepmail_plugin.tracking.webhook_urls")),
     path("shop/", include(apps.get_app_config("oscar").urls[0])),
     path("", include(wagtail_urls)),
 ]

@@ -11,8 +11,30 @@ from .records import (
     SuppressionReason,
     normalize_email,
 )
+from .fields import ABMetric
+from .tracking import (
+    ABDecision,
+    AttributionMethod,
+    Conversion,
+    DeliveryEvent,
+    EnrollmentOrder,
+    EventSource,
+    EventType,
+    StepVariant,
+    TrackedLinkSet,
+)
 
 __all__ = [
+    "ABDecision",
+    "ABMetric",
+    "AttributionMethod",
+    "Conversion",
+    "DeliveryEvent",
+    "EnrollmentOrder",
+    "EventSource",
+    "EventType",
+    "StepVariant",
+    "TrackedLinkSet",
     "FINAL_DELIVERY_STATUSES",
     "ConsentStatus",
     "Contact",

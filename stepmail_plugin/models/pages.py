@@ -13,13 +13,14 @@ from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminPageForm
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, InlinePanel, MultiFieldPanel
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
 from ..blocks import StepBodyBlock
 from ..rendering.merge import EDITOR_FIELDS, validate_merge_text
 from ..triggers.registry import trigger_choices
+from .fields import ABTestStepMixin, HoldoutSequenceMixin
 
 
 class SequenceKind(models.TextChoices):
@@ -58,7 +59,7 @@ class SequenceIndexPage(NotServedMixin, Page):
         verbose_name_plural = _("step mail folders")
 
 
-class SequencePage(NotServedMixin, Page):
+class SequencePage(HoldoutSequenceMixin, NotServedMixin, Page):
     """A step-mail scenario: who enters (the trigger) and the rules; child pages are its steps."""
 
     trigger = models.CharField(
@@ -88,6 +89,7 @@ class SequencePage(NotServedMixin, Page):
             [FieldPanel("trigger"), FieldPanel("kind"), FieldPanel("description")],
             heading=_("Scenario"),
         ),
+        FieldPanel("holdout_percent"),
     ]
     parent_page_types = ["stepmail.SequenceIndexPage", "wagtailcore.Page"]
     subpage_types = ["stepmail.StepEmailPage"]
@@ -150,7 +152,7 @@ class StepEmailPageForm(WagtailAdminPageForm):
         return StepEmailPage.objects.child_of(parent).order_by("path")
 
 
-class StepEmailPage(NotServedMixin, Page):
+class StepEmailPage(ABTestStepMixin, NotServedMixin, Page):
     """One email of a sequence, sent ``delay`` after the enrollment's anchor."""
 
     delay_value = models.PositiveIntegerField(
@@ -184,6 +186,18 @@ class StepEmailPage(NotServedMixin, Page):
             + ", ".join("{{ %s }}" % name for name in EDITOR_FIELDS)
         ),
         FieldPanel("body"),
+        MultiFieldPanel(
+            [
+                HelpPanel(content=_("Test other subjects, bodies or timing against this page's content "
+                                    "(variant A). Results are in Reports → Step mail.")),
+                InlinePanel("variants", label=_("Variant")),
+                FieldPanel("ab_original_weight"),
+                FieldPanel("ab_metric"),
+                FieldPanel("ab_auto_promote"),
+            ],
+            heading=_("A/B test"),
+            classname="collapsed",
+        ),
     ]
     parent_page_types = ["stepmail.SequencePage"]
     subpage_types: list[str] = []

@@ -179,6 +179,11 @@ class Enrollment(models.Model):
         db_index=True,
     )
     exit_reason = models.CharField(_("exit reason"), max_length=64, blank=True)
+    holdout = models.BooleanField(
+        _("held out"),
+        default=False,
+        help_text=_("In the sequence's holdout group: receives nothing, measured for comparison."),
+    )
     context = models.JSONField(
         _("extra merge values"),
         default=dict,
@@ -259,6 +264,18 @@ class Delivery(models.Model):
         _("reason"), max_length=64, blank=True, help_text=_("Why it was skipped or failed.")
     )
     error = models.TextField(_("last error"), blank=True)
+    # Tracking (first open and first click; see docs/metrics.md) and the A/B variant sent.
+    opened_at = models.DateTimeField(_("first opened at"), null=True, blank=True)
+    clicked_at = models.DateTimeField(_("first clicked at"), null=True, blank=True)
+    variant = models.ForeignKey(
+        "stepmail.StepVariant",
+        verbose_name=_("A/B variant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        help_text=_("Empty: the step's own content (variant A)."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     created_at = models.DateTimeField(_("created at"), default=now)
 

@@ -68,7 +68,7 @@ class RenderedMail:
 class CompiledStep:
     """A step's live content ready to render for many recipients."""
 
-    def __init__(self, step: Any, ctx: RenderContext, *, is_marketing: bool = True):
+    def __init__(self, step: Any, ctx: RenderContext, *, is_marketing: bool = True, links: Any = None):
         self.step = step
         self.ctx = ctx
         self.personalized: list[tuple[Any, Any]] = []
@@ -99,6 +99,9 @@ class CompiledStep:
             html = render_to_string("stepmail/mail/layout.html", layout)
             text = render_to_string("stepmail/mail/layout.txt", layout)
         html = _RELATIVE_URL.sub(lambda m: m.group(1) + ctx.base_url.rstrip("/") + m.group(2), inline_css(html))
+        if links is not None:
+            # UTM parameters and click tracking, once per step (tracking/links.py).
+            html, text = links(html, text)
         self.subject = MergeTemplate(step.subject, html=False)
         self.preheader = MergeTemplate(step.preheader or "", html=False)
         self.html = SlotTemplate(html, html=True)

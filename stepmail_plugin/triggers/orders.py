@@ -11,6 +11,7 @@ from django.utils import formats, timezone, translation
 
 from ..enrollment import Person, enroll_safely
 from ..rendering.context import register_object_values
+from ..tracking.attribution import attribute_order_safely
 from .registry import ORDER_PLACED
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ def enroll_order(order_pk: int) -> None:
         logger.exception("stepmail: order %s not found for enrollment", order_pk)
         return
     enroll_safely(person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed)
+    # Credit the order to the mail that earned it, and count it for holdout comparisons.
+    attribute_order_safely(order)
 
 
 def order_values(order: Any, language: str) -> dict[str, Any]:
@@ -72,6 +75,34 @@ def _money(amount: Any, currency_code: str, language: str, currency_format: str)
 @lru_cache(maxsize=1024)
 def _date(day: Any, language: str) -> str:
     return formats.date_format(day, "DATE_FORMAT")
+def place_order_for(email: str, *, user: Any = None, at: Any = None) -> Any:
+    """Place a real order through Oscar's ``OrderCreator`` for a product in stock (used by
+    ``stepmail_simulate_events`` and demos). Returns None when no product has stock."""
+    from oscar.apps.partner.strategy import Default
+    from oscar.apps.shipping.methods import Free
+    from oscar.core.loading import get_class, get_model
+
+    Basket = get_model("basket", "Basket")
+    Product = get_model("catalogue", "Product")
+    OrderCreator = get_class("order.utils", "OrderCreator")
+    OrderTotalCalculator = get_class("checkout.calculators", "OrderTotalCalculator")
+    product = Product.objects.filter(stockrecords__isnull=False, structure="standalone").order_by("?").first()
+    if product is None:
+        return None
+    basket = Basket.objects.create()
+    basket.strategy = Default()
+    basket.add_product(product)
+    shipping = Free()
+    charge = shipping.calculate(basket)
+    total = OrderTotalCalculator().calculate(basket, charge)
+    extra = {"date_placed": at} if at is not None else {}
+    if user is None:
+        extra["guest_email"] = email
+    order = OrderCreator().place_order(
+        basket=basket, total=total, shipping_method=shipping, shipping_charge=charge, user=user, **extra
+    )
+    basket.set_as_submitted()
+    return order
 
 
 def connect() -> None:
