@@ -42,6 +42,17 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_BACKEND": None,
     # Dotted paths of extra trigger classes to register (see docs/triggers.md).
     "TRIGGERS": [],
+    # Best sellers in product blocks count sales over this many days (see docs/blocks.md).
+    "BESTSELLER_DAYS": 90,
+    # Query parameters added to shop links in commerce blocks so analytics credit the mail;
+    # "utm_campaign" is the sequence's slug and "utm_content" the block. {} adds none.
+    "UTM_PARAMETERS": {"utm_source": "stepmail", "utm_medium": "email"},
+    # Expired coupons that were never used are deleted this many days after they expire.
+    "VOUCHER_CLEANUP_AFTER_DAYS": 30,
+    # Subject length above which the editor is warned (phones cut longer subjects).
+    "SUBJECT_WARNING_LENGTH": 40,
+    # Mail HTML size above which the editor is warned: Gmail clips messages over 102 KB.
+    "HTML_WARNING_BYTES": 102 * 1024,
 }
 
 

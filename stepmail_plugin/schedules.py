@@ -16,6 +16,7 @@ class ScheduleSpec:
 
 SCHEDULES = [
     ScheduleSpec("dispatch", "stepmail_plugin.tasks.dispatch_due", 1),
+    ScheduleSpec("vouchers", "stepmail_plugin.tasks.cleanup_vouchers", 24 * 60),
 ]
 
 

@@ -10,3 +10,10 @@ def dispatch_due(**kwargs: Any) -> dict[str, Any]:
     from .dispatch import dispatch_due as run
 
     return run(**kwargs).as_dict()
+
+
+def cleanup_vouchers() -> int:
+    """Delete coupons issued by step mail that expired unused. Scheduled daily by stepmail_setup."""
+    from .commerce.vouchers import cleanup_expired_vouchers
+
+    return cleanup_expired_vouchers()

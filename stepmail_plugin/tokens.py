@@ -8,6 +8,10 @@ from typing import Any
 from django.core import signing
 
 UNSUBSCRIBE = "unsubscribe"
+#: A survey link: who answers (contact, delivery, page).
+SURVEY = "survey"
+#: "View in browser": which mail to show.
+WEB_VERSION = "webversion"
 
 
 def make_token(purpose: str, payload: Any) -> str:

@@ -24,14 +24,14 @@ def setup_output():
 def test_setup_is_idempotent():
     assert "stepmail.dispatch: created" in setup_output()
     assert "stepmail.dispatch: unchanged" in setup_output()
-    schedule = Schedule.objects.get()
+    schedule = Schedule.objects.get(name="stepmail.dispatch")
     assert (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
         "stepmail_plugin.tasks.dispatch_due", Schedule.MINUTES, 1, -1
     )
     schedule.minutes = 5  # an operator's edit is put back
     schedule.save()
     assert "stepmail.dispatch: updated" in setup_output()
-    assert Schedule.objects.get().minutes == 1
+    assert Schedule.objects.get(name="stepmail.dispatch").minutes == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -44,7 +44,7 @@ def test_the_q2_scheduler_runs_the_dispatcher():
     assert [m.to for m in mail.outbox] == [["guest@example.jp"]]
     task = Success.objects.get(func="stepmail_plugin.tasks.dispatch_due")
     assert task.result["sent"] == 1
-    assert Schedule.objects.get().next_run > timezone.now()
+    assert Schedule.objects.get(name="stepmail.dispatch").next_run > timezone.now()
 
 
 @pytest.mark.django_db

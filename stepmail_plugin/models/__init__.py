@@ -1,3 +1,4 @@
+from .commerce import DiscountType, IssuedVoucher, VoucherTemplate
 from .pages import DelayUnit, SequenceIndexPage, SequenceKind, SequencePage, StepEmailPage
 from .records import (
     FINAL_DELIVERY_STATUSES,
@@ -11,12 +12,16 @@ from .records import (
     SuppressionReason,
     normalize_email,
 )
+from .settings import StepmailBrandSettings
+from .surveys import SurveyFormField, SurveyPage, SurveySubmission
 
 __all__ = [
     "FINAL_DELIVERY_STATUSES",
     "ConsentStatus",
     "Contact",
     "DelayUnit",
+    "DiscountType",
+    "IssuedVoucher",
     "Delivery",
     "DeliveryStatus",
     "Enrollment",
@@ -25,7 +30,12 @@ __all__ = [
     "SequenceKind",
     "SequencePage",
     "StepEmailPage",
+    "StepmailBrandSettings",
     "Suppression",
     "SuppressionReason",
+    "SurveyFormField",
+    "SurveyPage",
+    "SurveySubmission",
+    "VoucherTemplate",
     "normalize_email",
 ]

@@ -28,7 +28,7 @@ EDITOR_FIELDS: dict[str, object] = {
 }
 
 #: Names only our own layout uses; editors may use them too (they are the recipient's own links).
-SYSTEM_FIELDS = ("unsubscribe_url", "preheader", "subject")
+SYSTEM_FIELDS = ("unsubscribe_url", "web_version_url", "preheader", "subject")
 
 ALL_FIELDS = frozenset(EDITOR_FIELDS) | frozenset(SYSTEM_FIELDS)
 
