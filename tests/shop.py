@@ -89,3 +89,14 @@ def products_block(sources=("recommended", "bestsellers"), count=3, handpicked=(
 def voucher_block(template, heading="クーポン", text="<p>{{ first_name }}様へ</p>", button_text="", url="") -> dict:
     return block("voucher", template=template.pk if template else None, heading=heading, text=text,
                  button_text=button_text, page=None, url=url)
+
+
+def wagtail_image(title: str = "写真"):
+    """A Wagtail image (the root collection is put back if a transactional test flushed it)."""
+    from wagtail.images.models import Image
+    from wagtail.images.tests.utils import get_test_image_file
+    from wagtail.models import Collection
+
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
+    return Image.objects.create(title=title, file=get_test_image_file())
