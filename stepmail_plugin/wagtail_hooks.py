@@ -4,7 +4,8 @@ from django.urls import include, path
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
-from .editor import menus, urls as editor_urls
+from .editor import menus
+from .editor import urls as editor_urls
 from .editor.choosers import product_chooser_viewset
 from .editor.hooks import warn_after_save
 from .models import VoucherTemplate

@@ -6,7 +6,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from wagtail.models import GroupPagePermission
-from wagtail.test.utils.form_data import nested_form_data, querydict_from_html, streamfield
+from wagtail.test.utils.form_data import (
+    nested_form_data,
+    querydict_from_html,
+    streamfield,
+)
 
 
 def superuser(email="admin@shop.example.jp"):
@@ -21,7 +25,8 @@ def editor(page, email="editor@shop.example.jp", *, extra=(), username="editor")
     group.permissions.add(Permission.objects.get(codename="access_admin"))
     for codename in ("add_page", "change_page", "publish_page"):
         GroupPagePermission.objects.get_or_create(
-            group=group, page=page, permission=Permission.objects.get(content_type__app_label="wagtailcore", codename=codename)
+            group=group, page=page,
+            permission=Permission.objects.get(content_type__app_label="wagtailcore", codename=codename),
         )
     for perm in extra:
         app_label, codename = perm.split(".")

@@ -23,8 +23,17 @@ from stepmail_plugin.models import (
 )
 
 from .editor import edit_form_data, editor, superuser
-from .factories import add_step, make_sequence, make_user
-from .shop import block, order, product, products_block, recommend, voucher_block, voucher_template, wagtail_image
+from .factories import make_sequence, make_user
+from .shop import (
+    block,
+    order,
+    product,
+    products_block,
+    recommend,
+    voucher_block,
+    voucher_template,
+    wagtail_image,
+)
 
 
 @pytest.fixture
@@ -295,3 +304,14 @@ def test_a_created_sequence_can_be_published_previewed_and_sent(client, scenario
     assert len(sent) == 1
     html = sent[0].alternatives[0][0]
     assert "/reviews/add/" in html and re.search(r'class="sm-coupon-code"[^>]*>[A-Z0-9]{8}<', html)
+
+
+@pytest.mark.django_db
+def test_editors_hand_pick_products_with_a_chooser(client, scenario):
+    client.force_login(superuser())
+    response = client.get(reverse("stepmail_product_chooser:choose"), {"q": "パンツ"})
+    assert response.status_code == 200
+    html = response.json()["html"]
+    assert "ワイドパンツ" in html and "リネンシャツ" not in html
+    chosen = client.get(reverse("stepmail_product_chooser:chosen", args=[scenario["shirt"].pk]))
+    assert chosen.json()["result"]["title"] == "リネンシャツ"

@@ -2,15 +2,20 @@
 
 import re
 from decimal import Decimal as D
+from html import unescape
 
 import pytest
 from django.core import mail
-from html import unescape
 from oscar.core.loading import get_model
 
 import stepmail_plugin
 from stepmail_plugin.dispatch import dispatch_due
-from stepmail_plugin.models import Delivery, SurveyFormField, SurveyPage, SurveySubmission
+from stepmail_plugin.models import (
+    Delivery,
+    SurveyFormField,
+    SurveyPage,
+    SurveySubmission,
+)
 
 from .factories import make_sequence, make_user, wagtail_root
 from .shop import basket_with, block, order, product, wagtail_image
@@ -130,7 +135,7 @@ def test_prices_follow_the_order_currency():
     shirt = product("Linen shirt", "48.00", currency="EUR")
     euro_only = product("Scarf", "20.00", currency="EUR")
     yen_only = product("Socks", 900)
-    from .shop import recommend, products_block
+    from .shop import products_block, recommend
 
     recommend(shirt, yen_only, euro_only)
     make_sequence(steps=[{"subject": "x", "delay": 0, "body": [products_block(sources=["recommended"], count=2)]}])

@@ -134,3 +134,22 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_recipients(shop):
     many = dispatch_for(12, "b")
     assert many <= few
     assert all(shown_titles(m.alternatives[0][0])[:2] == ["ワイドパンツ", "フレアスカート"] for m in mail.outbox)
+
+
+@pytest.mark.django_db
+def test_a_block_that_fails_to_prepare_fails_its_mails_only(shop, monkeypatch):
+    from stepmail_plugin.commerce import recommendations
+    from stepmail_plugin.models import Delivery, DeliveryStatus
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("catalogue unavailable")
+
+    monkeypatch.setattr(recommendations, "select_products", broken)
+    sequence_with(products_block())
+    make_sequence("お礼", steps=[{"subject": "お礼", "delay": 0}])
+    order(shop["shirt"], guest_email="guest@example.jp")
+    result = dispatch_due()
+    assert [m.subject for m in mail.outbox] == ["お礼"]
+    failed = Delivery.objects.get(step__subject__contains="ボトム")
+    assert (failed.status, failed.reason, result.retried) == (DeliveryStatus.SCHEDULED, "render_error", 1)
+    assert "catalogue unavailable" in failed.error

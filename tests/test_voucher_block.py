@@ -6,8 +6,8 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 import time_machine
+from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
@@ -169,3 +169,23 @@ def test_expired_unused_coupons_are_cleaned_up_by_a_schedule(shirt):
     # The record stays, so the delivery can never get a second coupon.
     assert IssuedVoucher.objects.count() == 2
     assert IssuedVoucher.objects.filter(voucher__isnull=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_editors_create_coupon_templates_in_the_snippets_admin(client):
+    from .editor import superuser
+
+    client.force_login(superuser())
+    url = reverse("wagtailsnippets_stepmail_vouchertemplate:add")
+    response = client.post(url, {"name": "レビューのお礼", "discount_type": "percentage", "value": "150",
+                                 "valid_days": "30", "code_prefix": "REVIEW"})
+    assert response.status_code == 200  # more than 100 percent is refused
+    response = client.post(url, {"name": "レビューのお礼", "discount_type": "fixed", "value": "1000",
+                                 "minimum_purchase": "5000", "valid_days": "30", "code_prefix": "REVIEW"})
+    assert response.status_code == 302
+    from stepmail_plugin.models import VoucherTemplate
+
+    offer = VoucherTemplate.objects.get().offer
+    assert offer.offer_type == "Voucher" and offer.benefit.type == "Absolute"
+    assert offer.benefit.value == D("1000") and offer.condition.value == D("5000")
+    assert offer.benefit.range.includes_all_products

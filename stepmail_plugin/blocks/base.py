@@ -84,7 +84,11 @@ class EmailBlockMixin:
 
     def prepared(self, value: Any, ctx: RenderContext) -> Any:
         """This recipient's data from :meth:`prepare_batch`; prepared alone if the batch lacks it."""
-        from ..rendering.batch import PreparedBatch, key_from_context, recipient_from_context
+        from ..rendering.batch import (
+            PreparedBatch,
+            key_from_context,
+            recipient_from_context,
+        )
 
         batch = ctx.objects.get("batch")
         key = key_from_context(ctx.objects)

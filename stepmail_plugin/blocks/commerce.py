@@ -7,6 +7,8 @@ fields; they fill those themselves because they render after the mail's merge pa
 
 from __future__ import annotations
 
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
@@ -40,9 +43,16 @@ def money(amount: Any, currency: str) -> str:
     """An amount in the recipient's language, e.g. ￥4,800 (Oscar's currency format)."""
     if amount is None:
         return ""
+    return _money(Decimal(amount), currency or getattr(settings, "OSCAR_DEFAULT_CURRENCY", None) or "",
+                  get_language() or "")
+
+
+@lru_cache(maxsize=4096)
+def _money(amount: Decimal, currency: str, language: str) -> str:
+    # Babel's formatting is slow and the same prices recur in every mail of a batch.
     from oscar.templatetags.currency_filters import currency as format_currency
 
-    return format_currency(amount, currency or getattr(settings, "OSCAR_DEFAULT_CURRENCY", None))
+    return format_currency(amount, currency or None)
 
 
 def _recipient(ctx: RenderContext) -> Any:
@@ -66,12 +76,20 @@ class PersonalizedStructBlock(EmailBlockMixin, blocks.StructBlock):
     personalized = True
 
     def render_email(self, value: Any, ctx: RenderContext) -> str:
-        context = self.email_context(value, ctx)
+        context = self._context(value, ctx)
         return render_to_string(self.email_template, context) if context.get("show") else ""
 
     def render_text(self, value: Any, ctx: RenderContext) -> str:
-        context = self.email_context(value, ctx)
+        context = self._context(value, ctx)
         return render_to_string(self.text_template, context).strip() if context.get("show") else ""
+
+    def _context(self, value: Any, ctx: RenderContext) -> dict[str, Any]:
+        # The HTML and the text part of one mail share one context (ctx is per recipient).
+        contexts = ctx.objects.setdefault("_block_contexts", {})
+        marker = (id(value), key_from_context(ctx.objects))
+        if marker not in contexts:
+            contexts[marker] = self.email_context(value, ctx)
+        return contexts[marker]
 
     def email_context(self, value: Any, ctx: RenderContext) -> dict[str, Any]:
         context = super().email_context(value, ctx)
@@ -199,6 +217,9 @@ class OrderSummaryBlock(PersonalizedStructBlock):
         if order is None or not order.lines:
             context["show"] = False
             return context
+        from ..commerce.orders import line_media
+
+        line_media(ctx.objects["batch"], order)
         lines = [
             {
                 "title": line.title,

@@ -52,15 +52,25 @@ class Catalogue:
         self.base_url = base_url.rstrip("/")
         self.strategy = get_class("partner.strategy", "Selector")().strategy()
         self.products: dict[int, Any] = {}
+        self._pending: set[int] = set()
+        self._tried: set[int] = set()
         self._info: dict[int, tuple[bool, Decimal | None, str]] = {}
         self._images: dict[int, str] = {}
 
     # -- loading --------------------------------------------------------------------------
-    def load(self, ids: Iterable[int | None]) -> None:
-        """Fetch the products not loaded yet (a constant number of queries, however many)."""
-        missing = {int(i) for i in ids if i is not None} - set(self.products)
+    def want(self, ids: Iterable[int | None]) -> None:
+        """Note products that will be needed; they are fetched together with the next load."""
+        self._pending.update(int(i) for i in ids if i is not None)
+
+    def load(self, ids: Iterable[int | None] = ()) -> None:
+        """Fetch the products not loaded yet, and every one wanted so far, in one go (a constant
+        number of queries, however many products)."""
+        self.want(ids)
+        missing = self._pending - self._tried
+        self._pending = set()
         if not missing:
             return
+        self._tried |= missing
         Product = product_model()
         public_children = Product.objects.filter(is_public=True).prefetch_related("stockrecords")
         queryset = (
@@ -77,7 +87,11 @@ class Catalogue:
             self.products[product.pk] = product
 
     def get(self, product_id: int | None) -> Any:
-        return self.products.get(product_id) if product_id is not None else None
+        if product_id is None:
+            return None
+        if product_id in self._pending:
+            self.load()
+        return self.products.get(product_id)
 
     def canonical_id(self, product_id: int | None) -> int | None:
         """The id of the product a customer browses: the parent of a variant, else itself."""

@@ -53,6 +53,8 @@ class OrderData:
     date: datetime | None = None
     user_id: int | None = None
     email: str = ""
+    #: Whether the lines' pictures and links were looked up (see :func:`line_media`).
+    media_loaded: bool = False
 
     @property
     def product_ids(self) -> list[int]:
@@ -115,13 +117,20 @@ def _load_trigger_data(batch: Any) -> dict[Any, OrderData]:
             .annotate(total=Sum("amount"))
             .values_list("order_id", "total")
         )
+        # Oscar's basket_total_incl_tax would query the surcharges of each order: sum them here.
+        surcharges = dict(
+            get_model("order", "Surcharge").objects.filter(order_id__in=orders)
+            .values_list("order_id")
+            .annotate(total=Sum("incl_tax"))
+            .values_list("order_id", "total")
+        )
         for recipients in orders.values():
             order = recipients[0].trigger
             order_data[order.pk] = OrderData(
                 kind="order",
                 number=order.number,
                 currency=order.currency,
-                subtotal=order.basket_total_incl_tax,
+                subtotal=order.total_incl_tax - order.shipping_incl_tax - (surcharges.get(order.pk) or 0),
                 discount=discounts.get(order.pk) or None,
                 shipping=order.shipping_incl_tax,
                 total=order.total_incl_tax,
@@ -152,7 +161,8 @@ def _load_trigger_data(batch: Any) -> dict[Any, OrderData]:
                 currency=getattr(settings, "OSCAR_DEFAULT_CURRENCY", ""),
                 user_id=basket.owner_id,
             )
-        for line in BasketLine.objects.filter(basket_id__in=baskets).select_related("product").order_by("basket_id", "pk"):
+        basket_lines = BasketLine.objects.filter(basket_id__in=baskets).select_related("product")
+        for line in basket_lines.order_by("basket_id", "pk"):
             product = line.product
             data = order_data[-line.basket_id]
             unit = line.price_incl_tax if line.price_incl_tax is not None else line.price_excl_tax
@@ -179,19 +189,25 @@ def _load_trigger_data(batch: Any) -> dict[Any, OrderData]:
         for recipient in recipients:
             result[recipient.key] = order_data[key]
 
-    # Pictures and links of every line of the batch, loaded together.
-    catalogue.load(
+    # Pictures and links are looked up when a mail shows them (line_media), so these products
+    # load together with those other blocks need.
+    catalogue.want(
         pid for data in result.values() for line in data.lines for pid in (line.variant_id, line.product_id)
     )
-    for data in {id(d): d for d in result.values()}.values():
-        for line in data.lines:
-            if line.product_id is None:
-                continue
-            if not line.image_url:
-                line.image_url = catalogue.image_url(line.variant_id) or catalogue.image_url(line.product_id)
-            if not line.url:
-                line.url = catalogue.url(line.product_id)
     return result
+
+
+def line_media(batch: Any, data: OrderData) -> None:
+    """Fill in the picture and link of each line (once per order or basket and batch)."""
+    if data.media_loaded:
+        return
+    catalogue = catalogue_for(batch)
+    for line in data.lines:
+        if line.product_id is None:
+            continue
+        line.image_url = line.image_url or catalogue.image_url(line.variant_id) or catalogue.image_url(line.product_id)
+        line.url = line.url or catalogue.url(line.product_id)
+    data.media_loaded = True
 
 
 def latest_order():

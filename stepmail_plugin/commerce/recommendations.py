@@ -153,13 +153,17 @@ def _load_history(batch: Any) -> dict[Any, set[int]]:
 
 # -- Oscar's recommended products --------------------------------------------------------------
 def _purchased_ids(batch: Any) -> set[int]:
-    return {
-        pid
-        for data in trigger_data(batch).values()
-        for line in data.lines
-        for pid in (line.product_id, line.variant_id)
-        if pid
-    }
+    """Every product (variant and parent) in the batch's orders and baskets."""
+    return batch.shared(
+        "purchased_ids",
+        lambda b: {
+            pid
+            for data in trigger_data(b).values()
+            for line in data.lines
+            for pid in (line.product_id, line.variant_id)
+            if pid
+        },
+    )
 
 
 def _recommendations(batch: Any) -> dict[int, list[tuple[int, int]]]:

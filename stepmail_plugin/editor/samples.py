@@ -19,7 +19,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ..commerce import orders as commerce_orders
-from ..models import Contact, Delivery, DeliveryStatus, Enrollment, EnrollmentStatus, SequencePage
+from ..models import (
+    Contact,
+    Delivery,
+    DeliveryStatus,
+    Enrollment,
+    EnrollmentStatus,
+    SequencePage,
+)
 from ..policy import SuppressionIndex
 from ..rendering.batch import Recipient
 from ..scheduling import due_at_for
@@ -116,7 +123,9 @@ def enrollment_sample(step: Any, enrollment: Enrollment) -> Sample:
         reasons.append(_("Already sent on %(date)s; this is what was sent (with today's products).") % {
             "date": formats.date_format(timezone.localtime(delivery.sent_at or delivery.updated_at), "DATETIME_FORMAT")
         })
-    elif delivery is not None and delivery.status in (DeliveryStatus.SKIPPED, DeliveryStatus.CANCELLED, DeliveryStatus.FAILED):
+    elif delivery is not None and delivery.status in (
+        DeliveryStatus.SKIPPED, DeliveryStatus.CANCELLED, DeliveryStatus.FAILED
+    ):
         reasons.append(_("This mail was %(status)s (%(reason)s).") % {
             "status": delivery.get_status_display(), "reason": delivery.reason or "—"
         })

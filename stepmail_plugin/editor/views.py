@@ -25,7 +25,12 @@ from ..rendering.batch import Mode
 from ..rendering.merge import MergeSyntaxError
 from ..rendering.preview import WIDTHS
 from ..rendering.single import render_single
-from .blueprints import BLUEPRINTS, BlueprintUnavailable, create_from_blueprint, get_blueprint
+from .blueprints import (
+    BLUEPRINTS,
+    BlueprintUnavailable,
+    create_from_blueprint,
+    get_blueprint,
+)
 from .forms import BlueprintForm, TestSendForm
 from .samples import enrollment_sample, sample_for, sequence_of
 from .testsend import send_tests
@@ -58,7 +63,8 @@ class StepPreviewView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_breadcrumbs_items(self):
         return self.breadcrumbs_items + [
-            {"url": reverse("wagtailadmin_pages:edit", args=[self.step.pk]), "label": self.step.get_admin_display_title()},
+            {"url": reverse("wagtailadmin_pages:edit", args=[self.step.pk]),
+             "label": self.step.get_admin_display_title()},
             {"url": "", "label": _("Preview")},
         ]
 
@@ -77,7 +83,8 @@ class StepPreviewView(WagtailAdminTemplateMixin, TemplateView):
         mode = request.GET.get("mode", "html")
         if mode not in ("html", "mobile", "text", "raw"):
             mode = "html"
-        revision = request.GET.get("revision") or ("latest" if self.step.has_unpublished_changes or not self.step.live else "live")
+        default = "latest" if self.step.has_unpublished_changes or not self.step.live else "live"
+        revision = request.GET.get("revision") or default
         step = self.step if revision == "live" else self.step.get_latest_revision_as_object()
         enrollment = None
         if request.GET.get("enrollment") and self.sequence is not None:
@@ -157,7 +164,9 @@ class TestSendView(WagtailAdminTemplateMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(page=self.page, steps=self.steps, edit_url=reverse("wagtailadmin_pages:edit", args=[self.page.pk]))
+        context.update(
+            page=self.page, steps=self.steps, edit_url=reverse("wagtailadmin_pages:edit", args=[self.page.pk])
+        )
         return context
 
     def form_valid(self, form):
@@ -167,12 +176,14 @@ class TestSendView(WagtailAdminTemplateMixin, FormView):
         if sent:
             messages.success(
                 self.request,
-                _("Sent %(count)d test mail(s) to %(email)s.") % {"count": len(sent), "email": form.cleaned_data["email"]},
+                _("Sent %(count)d test mail(s) to %(email)s.")
+                % {"count": len(sent), "email": form.cleaned_data["email"]},
             )
         for result in failed:
             messages.error(
                 self.request,
-                _("“%(title)s” could not be sent: %(error)s") % {"title": result.step.title, "error": result.outcome.error},
+                _("“%(title)s” could not be sent: %(error)s")
+                % {"title": result.step.title, "error": result.outcome.error},
             )
         if not self.steps:
             messages.warning(self.request, _("This sequence has no steps yet."))
