@@ -315,3 +315,23 @@ def test_editors_hand_pick_products_with_a_chooser(client, scenario):
     assert "ワイドパンツ" in html and "リネンシャツ" not in html
     chosen = client.get(reverse("stepmail_product_chooser:chosen", args=[scenario["shirt"].pk]))
     assert chosen.json()["result"]["title"] == "リネンシャツ"
+
+
+@pytest.mark.django_db
+def test_the_admin_pages_of_the_editors_loop_render(client, scenario):
+    from wagtail.models import Site
+
+    client.force_login(superuser())
+    sequence, step = scenario["sequence"], scenario["thanks"]
+    add = reverse("wagtailadmin_pages:add", args=["stepmail", "stepemailpage", sequence.pk])
+    edit = client.get(reverse("wagtailadmin_pages:edit", args=[step.pk])).content.decode()
+    assert client.get(add).status_code == 200
+    # The header menu leads to the preview and to test sends.
+    assert reverse("stepmail_editor:preview_step", args=[step.pk]) in edit
+    assert reverse("stepmail_editor:test_send_step", args=[step.pk]) in edit
+    sequence_edit = client.get(reverse("wagtailadmin_pages:edit", args=[sequence.pk])).content.decode()
+    assert reverse("stepmail_editor:test_send_sequence", args=[sequence.pk]) in sequence_edit
+    site = Site.objects.get(is_default_site=True)
+    assert client.get(reverse("wagtailsettings:edit", args=["stepmail", "stepmailbrandsettings", site.pk])).status_code == 200
+    assert client.get(reverse("wagtailsnippets_stepmail_vouchertemplate:list")).status_code == 200
+    assert reverse("stepmail_editor:blueprints") in client.get(reverse("wagtailadmin_home")).content.decode()

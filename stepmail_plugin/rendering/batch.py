@@ -20,6 +20,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.urls import reverse
 from django.utils import timezone
 
@@ -176,7 +178,7 @@ def prepare_deliveries(sender: Any, deliveries: list[Any]) -> PreparedBatch:
         if step is None or not step.live or sequence is None:
             continue
         contact = enrollment.contact
-        if sender.suppressions.reason(contact, sequence.pk, sequence.is_marketing):
+        if sender.suppressions.reason(contact, sequence.pk, sequence.is_marketing) or not _valid(contact.email):
             continue
         recipient = batch.add(
             Recipient(
@@ -193,3 +195,11 @@ def prepare_deliveries(sender: Any, deliveries: list[Any]) -> PreparedBatch:
         groups[step].append(recipient)
     batch.prepare_steps(groups)
     return batch
+
+
+def _valid(email: str) -> bool:
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True
