@@ -76,3 +76,28 @@ def check_webhook_secret(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def check_legal_footer(app_configs, **kwargs):
+    """Marketing mail must name the sender, their postal address and a contact (特定電子メール法 §4)."""
+    from .rendering.brand import missing_legal_details
+
+    try:
+        missing = missing_legal_details()
+    except Exception:  # no database yet (e.g. before migrate): judge the settings alone
+        from .rendering.brand import LEGAL_KEYS
+
+        brand = stepmail_settings.BRAND or {}
+        missing = [key for key in LEGAL_KEYS if not str(brand.get(key) or "").strip()]
+    if missing:
+        return [
+            Warning(
+                "The legal footer of marketing step mail is incomplete: missing %s." % ", ".join(missing),
+                hint="Fill them in the Wagtail admin (Settings → Step mail brand) or STEPMAIL['BRAND']; "
+                "特定電子メール法 requires the sender's name, postal address and a contact.",
+                id="stepmail.W007",
+            )
+        ]
+    return []
+

@@ -72,6 +72,14 @@ DEFAULTS: dict[str, Any] = {
     # A/B tests: a winner needs this many sends per variant and this probability to be best.
     "AB_MIN_SAMPLE": 100,
     "AB_CONFIDENCE": 0.95,
+    # Best sellers in product blocks count sales over this many days (see docs/blocks.md).
+    "BESTSELLER_DAYS": 90,
+    # Expired coupons that were never used are deleted this many days after they expire.
+    "VOUCHER_CLEANUP_AFTER_DAYS": 30,
+    # Subject length above which the editor is warned (phones cut longer subjects).
+    "SUBJECT_WARNING_LENGTH": 40,
+    # Mail HTML size above which the editor is warned: Gmail clips messages over 102 KB.
+    "HTML_WARNING_BYTES": 102 * 1024,
 }
 
 

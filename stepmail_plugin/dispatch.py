@@ -47,6 +47,7 @@ from .models import (
 )
 from .policy import SuppressionIndex
 from .rendering import brand as brand_module
+from .rendering.batch import prepare_deliveries
 from .rendering.compile import CompiledStep
 from .rendering.context import recipient_values
 from .scheduling import due_at_for
@@ -173,12 +174,15 @@ class BatchSender:
         self.following = self._load_following_steps()
         self.base_url = brand_module.base_url()
         self.brand = brand_module.brand()
-        self.from_email = brand_module.from_email()
+        self.from_email = brand_module.from_email(self.brand)
+        self.reply_to = brand_module.reply_to(self.brand)
         self.domain = (self.from_email.rsplit("@", 1)[-1].strip("> ") or "localhost")
         # reverse() once per batch: each recipient's unsubscribe URL is this prefix, a token, this suffix.
         prefix, _, suffix = reverse("stepmail:unsubscribe", args=["TOKEN"]).rpartition("TOKEN")
         self.unsubscribe_url = (self.base_url + prefix, suffix)
         self.tracking = BatchTracking(self.steps, self.base_url)
+        # Personalised blocks load their data for the whole batch (rendering/batch.py).
+        self.prepared = prepare_deliveries(self, deliveries)
         return deliveries
 
     def _load_objects(self, enrollments: list[Enrollment]) -> dict[tuple[int, str], Any]:
@@ -268,7 +272,10 @@ class BatchSender:
         obj = self.objects.get((enrollment.object_type_id, enrollment.object_id))
         try:
             values = recipient_values(contact, enrollment, obj, language)
+            values.update(self.prepared.values_for(delivery))
             headers = {"Message-ID": message_id(delivery, self.domain)}
+            if self.reply_to:
+                headers["Reply-To"] = self.reply_to
             if sequence.is_marketing:
                 token = make_token(UNSUBSCRIBE, {"c": contact.pk, "d": delivery.pk})
                 url = token.join(self.unsubscribe_url)
@@ -278,7 +285,8 @@ class BatchSender:
             values.update(self.tracking.recipient_values(delivery, compiled.link_set_id))
             recipient_ctx = RenderContext(
                 base_url=self.base_url, language=language, brand=self.brand, recipient=values,
-                objects={"trigger": obj, "enrollment": enrollment, "contact": contact, "delivery": delivery},
+                objects={"trigger": obj, "enrollment": enrollment, "contact": contact, "delivery": delivery,
+                         "batch": self.prepared},
             )
             mail = compiled.render(values, recipient_ctx)
         except Exception as error:

@@ -17,6 +17,7 @@ class ScheduleSpec:
 SCHEDULES = [
     ScheduleSpec("dispatch", "stepmail_plugin.tasks.dispatch_due", 1),
     ScheduleSpec("tracking", "stepmail_plugin.tasks.tracking_maintenance", 60),
+    ScheduleSpec("vouchers", "stepmail_plugin.tasks.cleanup_vouchers", 24 * 60),
 ]
 
 

@@ -25,3 +25,8 @@ def tracking_maintenance(**kwargs: Any) -> dict[str, Any]:
         "ab_tests": len(results),
         "ab_promoted": [r.step.pk for r in results if r.status == PROMOTED],
     }
+def cleanup_vouchers() -> int:
+    """Delete coupons issued by step mail that expired unused. Scheduled daily by stepmail_setup."""
+    from .commerce.vouchers import cleanup_expired_vouchers
+
+    return cleanup_expired_vouchers()

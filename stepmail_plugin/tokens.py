@@ -10,6 +10,10 @@ from django.core import signing
 UNSUBSCRIBE = "unsubscribe"
 #: Click redirects and the open pixel of one mail.
 TRACK = "track"
+#: A survey link: who answers (contact, delivery, page).
+SURVEY = "survey"
+#: "View in browser": which mail to show.
+WEB_VERSION = "webversion"
 
 
 def make_token(purpose: str, payload: Any) -> str:

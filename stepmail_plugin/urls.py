@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, webversion
 from .tracking import views as tracking_views
 
 app_name = "stepmail"
@@ -9,4 +9,5 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("c/<str:token>/<int:index>/", tracking_views.click, name="click"),
     path("o/<str:token>/", tracking_views.open_pixel, name="open"),
+    path("mail/<str:token>/", webversion.web_version, name="web_version"),
 ]

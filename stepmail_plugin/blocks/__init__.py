@@ -3,15 +3,32 @@
 from wagtail import blocks
 
 from .base import EmailBlockMixin, RenderContext
-from .content import ButtonBlock, DividerBlock, HeadingBlock, ImageBlock, ParagraphBlock
+from .commerce import OrderSummaryBlock, ProductsBlock, ReviewRequestBlock, VoucherBlock
+from .content import (
+    ButtonBlock,
+    DividerBlock,
+    HeadingBlock,
+    ImageBlock,
+    ParagraphBlock,
+    SpacerBlock,
+    TextImageBlock,
+)
+from .engagement import SurveyBlock
 
 
 class StepBodyBlock(blocks.StreamBlock):
     heading = HeadingBlock()
     paragraph = ParagraphBlock()
     image = ImageBlock()
+    text_image = TextImageBlock()
     button = ButtonBlock()
+    products = ProductsBlock()
+    order_summary = OrderSummaryBlock()
+    voucher = VoucherBlock()
+    review_request = ReviewRequestBlock()
+    survey = SurveyBlock()
     divider = DividerBlock()
+    spacer = SpacerBlock()
 
 
 __all__ = ["EmailBlockMixin", "RenderContext", "StepBodyBlock"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.template.loader import render_to_string
+
+from ..rendering.merge import MergeTemplate
 
 
 @dataclass
@@ -17,7 +20,9 @@ class RenderContext:
     brand: dict[str, Any] = field(default_factory=dict)
     #: Per-recipient values; empty while a step is compiled for a whole batch.
     recipient: dict[str, Any] = field(default_factory=dict)
-    #: Objects a personalised block may use (the order, the basket), set per recipient.
+    #: Objects a personalised block may use (the order, the basket), set per recipient:
+    #: "trigger", "enrollment", "contact", "delivery", and "batch" (the
+    #: :class:`~stepmail_plugin.rendering.batch.PreparedBatch` its data was prepared in).
     objects: dict[str, Any] = field(default_factory=dict)
 
     def absolute(self, url: str) -> str:
@@ -30,11 +35,30 @@ class RenderContext:
         return url
 
 
+@lru_cache(maxsize=512)
+def _merge_template(text: str, html: bool) -> MergeTemplate:
+    return MergeTemplate(text, html=html)
+
+
+def merge(text: str, ctx: RenderContext, *, html: bool = True) -> str:
+    """Editor text of a personalised block with the recipient's merge fields filled in.
+
+    Personalised blocks are rendered after the mail's merge pass, so they fill their own text.
+    """
+    if not text:
+        return ""
+    return _merge_template(str(text), html).render(ctx.recipient)
+
+
 class EmailBlockMixin:
     """Mixed into a Wagtail block to render it in a mail.
 
     Blocks whose output is the same for every recipient (``personalized = False``) are rendered
     once per step and batch; merge fields in their text are filled per recipient afterwards.
+
+    Personalised blocks are rendered per recipient. They load their data for a whole batch in
+    :meth:`prepare_batch` (called once per batch, see ``rendering/batch.py``) and read it back with
+    :meth:`prepared` while rendering, so a mail costs no queries of its own.
     """
 
     personalized = False
@@ -49,3 +73,31 @@ class EmailBlockMixin:
 
     def render_text(self, value: Any, ctx: RenderContext) -> str:
         return render_to_string(self.text_template, self.email_context(value, ctx)).strip()
+
+    # -- personalised blocks -----------------------------------------------------------------
+    def prepare_batch(self, value: Any, recipients: list[Any], batch: Any) -> None:
+        """Load what ``recipients`` need and ``batch.put(value, recipient.key, data)`` for each.
+
+        Called once per batch and block with every recipient of the block's step. Must not query
+        per recipient. Only when ``batch.creates_records`` may it create anything.
+        """
+
+    def prepared(self, value: Any, ctx: RenderContext) -> Any:
+        """This recipient's data from :meth:`prepare_batch`; prepared alone if the batch lacks it."""
+        from ..rendering.batch import (
+            PreparedBatch,
+            key_from_context,
+            recipient_from_context,
+        )
+
+        batch = ctx.objects.get("batch")
+        key = key_from_context(ctx.objects)
+        if batch is None:
+            batch = PreparedBatch(base_url=ctx.base_url)
+            ctx.objects["batch"] = batch
+        found, data = batch.lookup(value, key)
+        if found:
+            return data
+        recipient = batch.recipients.get(key) or batch.add(recipient_from_context(ctx.objects, key))
+        self.prepare_batch(value, [recipient], batch)
+        return batch.lookup(value, key)[1]

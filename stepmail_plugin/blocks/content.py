@@ -1,4 +1,4 @@
-"""Content blocks of a step mail: heading, paragraph, image, button, divider."""
+"""Content blocks of a step mail: heading, paragraph, image, button, divider, spacer, text + image."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ class ButtonBlock(EmailBlockMixin, blocks.StructBlock):
 
     def clean(self, value):
         value = super().clean(value)
-        if not value.get("page") and not value.get("url"):
+        if not self.is_deferred_validation and not value.get("page") and not value.get("url"):
             raise StructBlockValidationError(
                 block_errors={"url": ValidationError(_("Choose a page or enter a URL for the button."))}
             )
@@ -146,3 +146,64 @@ class DividerBlock(EmailBlockMixin, blocks.StaticBlock):
         icon = "horizontalrule"
         label = _("Divider")
         admin_text = _("A horizontal line.")
+
+
+class SpacerBlock(EmailBlockMixin, blocks.StructBlock):
+    height = blocks.ChoiceBlock(
+        label=_("Height"),
+        choices=[("16", _("Small")), ("32", _("Medium")), ("64", _("Large"))],
+        default="32",
+    )
+
+    email_template = "stepmail/mail/blocks/spacer.html"
+    text_template = "stepmail/mail/blocks/spacer.txt"
+
+    class Meta:
+        icon = "arrows-up-down"
+        label = _("Space")
+
+
+class TextImageBlock(EmailBlockMixin, blocks.StructBlock):
+    """Two columns, text beside a picture; on phones the picture comes first, above the text."""
+
+    image = ImageChooserBlock(label=_("Image"))
+    alt_text = blocks.CharBlock(
+        label=_("Alternative text"),
+        required=False,
+        help_text=_("Shown when the mail client blocks images; describe the picture."),
+    )
+    text = blocks.RichTextBlock(
+        label=_("Text"), features=["bold", "italic", "link", "h3", "ul"], help_text=MERGE_HELP
+    )
+    image_position = blocks.ChoiceBlock(
+        label=_("Picture on the"), choices=[("left", _("Left")), ("right", _("Right"))], default="left"
+    )
+    link = blocks.URLBlock(label=_("Picture links to"), required=False)
+
+    email_template = "stepmail/mail/blocks/text_image.html"
+    text_template = "stepmail/mail/blocks/text_image.txt"
+
+    def email_context(self, value, ctx):
+        context = super().email_context(value, ctx)
+        image = value.get("image")
+        if image is not None:
+            context["src"] = ctx.absolute(image.get_rendition("width-560").url)
+            context["alt"] = value.get("alt_text") or image.title
+        context["text_plain"] = html_to_text(str(value.get("text") or ""))
+        return context
+
+    def clean(self, value):
+        value = super().clean(value)
+        errors = {}
+        for name, text in (("alt_text", value.get("alt_text", "")), ("text", getattr(value.get("text"), "source", ""))):
+            try:
+                validate_merge_text(text or "")
+            except ValidationError as error:
+                errors[name] = error
+        if errors:
+            raise StructBlockValidationError(block_errors=errors)
+        return value
+
+    class Meta:
+        icon = "doc-full"
+        label = _("Text and image")

@@ -1,3 +1,4 @@
+from .commerce import DiscountType, IssuedVoucher, VoucherTemplate
 from .pages import DelayUnit, SequenceIndexPage, SequenceKind, SequencePage, StepEmailPage
 from .records import (
     FINAL_DELIVERY_STATUSES,
@@ -23,6 +24,8 @@ from .tracking import (
     StepVariant,
     TrackedLinkSet,
 )
+from .settings import StepmailBrandSettings
+from .surveys import SurveyFormField, SurveyPage, SurveySubmission
 
 __all__ = [
     "ABDecision",
@@ -41,13 +44,20 @@ __all__ = [
     "DelayUnit",
     "Delivery",
     "DeliveryStatus",
+    "DiscountType",
     "Enrollment",
     "EnrollmentStatus",
+    "IssuedVoucher",
     "SequenceIndexPage",
     "SequenceKind",
     "SequencePage",
     "StepEmailPage",
+    "StepmailBrandSettings",
     "Suppression",
     "SuppressionReason",
+    "SurveyFormField",
+    "SurveyPage",
+    "SurveySubmission",
+    "VoucherTemplate",
     "normalize_email",
 ]

@@ -202,7 +202,7 @@ class StepEmailPage(ABTestStepMixin, NotServedMixin, Page):
     parent_page_types = ["stepmail.SequencePage"]
     subpage_types: list[str] = []
 
-    preview_modes = [("html", _("Email")), ("text", _("Plain text"))]
+    preview_modes = [("html", _("Email (desktop)")), ("mobile", _("Email (phone)")), ("text", _("Plain text"))]
 
     class Meta:
         verbose_name = _("step email")
@@ -230,9 +230,14 @@ class StepEmailPage(ABTestStepMixin, NotServedMixin, Page):
             except ValidationError as error:
                 errors[name] = error.messages
         if not getattr(self, "_stepmail_form_checked_body", False):
-            # Saved from code rather than the admin form (which shows errors per block).
+            # Saved from code rather than the admin form (which shows errors per block). As in
+            # the admin, a draft may still lack what publishing needs (e.g. a coupon template).
+            block = self.body.stream_block
             try:
-                self.body.stream_block.clean(self.body)
+                if self.live:
+                    block.clean(self.body)
+                else:
+                    block.clean_deferred(self.body)
             except ValidationError as error:
                 errors["body"] = _flatten(error)
         if errors:

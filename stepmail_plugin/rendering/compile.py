@@ -105,9 +105,10 @@ class CompiledStep:
         self.subject = MergeTemplate(step.subject, html=False)
         self.preheader = MergeTemplate(step.preheader or "", html=False)
         self.html = SlotTemplate(html, html=True)
-        self.text = SlotTemplate(text.strip() + "\n", html=False)
+        # Not str.strip(): it would eat the \x1e of a slot marker at either end.
+        self.text = SlotTemplate(text.strip(" \t\r\n") + "\n", html=False)
         # Personalised blocks are inlined with the layout's own stylesheet.
-        self.css = render_to_string("stepmail/mail/styles.css")
+        self.css = render_to_string("stepmail/mail/styles.css", {"brand": ctx.brand})
 
     def render(self, values: dict[str, str], recipient_ctx: RenderContext | None = None) -> RenderedMail:
         """The mail for one recipient. ``values`` are plain strings (see rendering.context)."""

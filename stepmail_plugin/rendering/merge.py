@@ -29,7 +29,7 @@ EDITOR_FIELDS: dict[str, object] = {
 
 #: Names only our own layout uses; editors may use them too (they are the recipient's own links).
 #: ``track_url`` and ``open_url`` carry a mail's signed tracking token (see tracking/links.py).
-SYSTEM_FIELDS = ("unsubscribe_url", "preheader", "subject", "track_url", "open_url")
+SYSTEM_FIELDS = ("unsubscribe_url", "web_version_url", "preheader", "subject", "track_url", "open_url")
 
 ALL_FIELDS = frozenset(EDITOR_FIELDS) | frozenset(SYSTEM_FIELDS)
 

@@ -1,48 +1,48 @@
-"""Wagtail preview of a step: the mail as a customer would get it, with sample values."""
+"""Wagtail preview of a step: the mail as it would go out, with real data from the shop.
+
+Modes: ``html`` (desktop width), ``mobile`` (a phone's width) and ``text`` (the plain-text part).
+Each shows the sender, subject and preheader above the mail. The data is the editor's own name
+and address with the latest real order (see ``editor/samples.py``), so products, prices,
+recommendations and the order summary are real.
+"""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpResponse
-from django.utils.html import escape
-from django.utils.translation import get_language
+from django.template.loader import render_to_string
 
-from ..blocks.base import RenderContext
-from . import brand as brand_module
-from .compile import CompiledStep
-from .context import full_name, shop_name
+from .batch import Mode
 from .merge import MergeSyntaxError
 
-
-def sample_values(user, language: str) -> dict[str, str]:
-    first = getattr(user, "first_name", "") or ("花子" if language.startswith("ja") else "Hanako")
-    last = getattr(user, "last_name", "") or ("山田" if language.startswith("ja") else "Yamada")
-    return {
-        "first_name": first,
-        "last_name": last,
-        "full_name": full_name(first, last, language),
-        "email": getattr(user, "email", "") or "customer@example.com",
-        "order_number": "100042",
-        "order_total": "¥12,800",
-        "order_date": "2026-11-20",
-        "shop_name": shop_name(),
-        "unsubscribe_url": "#unsubscribe",
-    }
+#: Width of the preview frame per mode, in CSS pixels.
+WIDTHS = {"html": 680, "mobile": 375}
 
 
 def render_preview(step, request, mode_name: str) -> HttpResponse:
-    language = get_language() or settings.LANGUAGE_CODE
-    sequence = step.get_parent().specific if step.pk else None
-    is_marketing = getattr(sequence, "is_marketing", True)
-    ctx = RenderContext(base_url=brand_module.base_url(), language=language, brand=brand_module.brand())
+    from ..editor.samples import sample_for
+    from ..editor.validation import content_warnings, size_warnings
+    from .single import render_single
+
+    sample = sample_for(step, request.user)
     try:
-        compiled = CompiledStep(step, ctx, is_marketing=is_marketing)
+        single = render_single(step, sample.recipient, mode=Mode.PREVIEW)
     except MergeSyntaxError as error:
-        return HttpResponse(
-            "<p>" + "<br>".join(escape(m) for m in error.messages) + "</p>", status=200
+        html = render_to_string(
+            "stepmail/editor/preview_error.html", {"messages": error.messages}, request=request
         )
-    mail = compiled.render(sample_values(request.user, language))
+        return HttpResponse(html)
     if mode_name == "text":
-        body = f"Subject: {mail.subject}\nPreheader: {mail.preheader}\n\n{mail.text}"
+        body = (
+            f"From: {single.from_email}\nSubject: {single.mail.subject}\n"
+            f"Preheader: {single.mail.preheader}\n\n{single.mail.text}"
+        )
         return HttpResponse(body, content_type="text/plain; charset=utf-8")
-    return HttpResponse(mail.html)
+    warnings = content_warnings(step, rendered_subject=single.mail.subject) + size_warnings(single.html_bytes)
+    context = {
+        "single": single,
+        "sample": sample,
+        "warnings": warnings,
+        "width": WIDTHS.get(mode_name, WIDTHS["html"]),
+        "mode": mode_name,
+    }
+    return HttpResponse(render_to_string("stepmail/editor/preview_frame.html", context, request=request))
