@@ -25,3 +25,31 @@ def tracking_maintenance(**kwargs: Any) -> dict[str, Any]:
         "ab_tests": len(results),
         "ab_promoted": [r.step.pk for r in results if r.status == PROMOTED],
     }
+
+
+def scan_baskets(**kwargs: Any) -> dict[str, Any]:
+    """Enroll owners of abandoned baskets (``basket_abandoned``)."""
+    from .triggers.baskets import scan_abandoned_baskets
+
+    return scan_abandoned_baskets()
+
+
+def scan_browsing(**kwargs: Any) -> dict[str, Any]:
+    """Enroll customers whose viewed products stayed unbought (``product_browsed``)."""
+    from .triggers.browsing import scan_browsing as run
+
+    return run()
+
+
+def scan_dates(**kwargs: Any) -> dict[str, Any]:
+    """Enroll customers on their birthday or anniversary in their time zone."""
+    from .triggers.dates import scan_dates as run
+
+    return run()
+
+
+def scan_dormant(**kwargs: Any) -> dict[str, Any]:
+    """Enroll customers whose last order is older than the threshold (``customer_dormant``)."""
+    from .triggers.dates import scan_dormant as run
+
+    return run()

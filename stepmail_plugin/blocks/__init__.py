@@ -2,6 +2,7 @@
 
 from wagtail import blocks
 
+from .activity import LeftItemsBlock
 from .base import EmailBlockMixin, RenderContext
 from .content import ButtonBlock, DividerBlock, HeadingBlock, ImageBlock, ParagraphBlock
 
@@ -12,6 +13,7 @@ class StepBodyBlock(blocks.StreamBlock):
     image = ImageBlock()
     button = ButtonBlock()
     divider = DividerBlock()
+    left_items = LeftItemsBlock()
 
 
 __all__ = ["EmailBlockMixin", "RenderContext", "StepBodyBlock"]

@@ -1,3 +1,4 @@
+from .activity import ProductView
 from .pages import DelayUnit, SequenceIndexPage, SequenceKind, SequencePage, StepEmailPage
 from .records import (
     FINAL_DELIVERY_STATUSES,
@@ -43,6 +44,7 @@ __all__ = [
     "DeliveryStatus",
     "Enrollment",
     "EnrollmentStatus",
+    "ProductView",
     "SequenceIndexPage",
     "SequenceKind",
     "SequencePage",
