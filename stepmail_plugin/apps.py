@@ -12,9 +12,11 @@ class StepmailConfig(AppConfig):
         from . import checks  # noqa: F401  (registers system checks)
         from . import live
         from .tracking import events as tracking_events
-        from .triggers import accounts, orders
+        from .triggers import accounts, browsing, forms, orders
 
         orders.connect()
         accounts.connect()
+        browsing.connect()
+        forms.connect()
         live.connect()
         tracking_events.connect()

@@ -80,6 +80,45 @@ DEFAULTS: dict[str, Any] = {
     "SUBJECT_WARNING_LENGTH": 40,
     # Mail HTML size above which the editor is warned: Gmail clips messages over 102 KB.
     "HTML_WARNING_BYTES": 102 * 1024,
+    # -- timing (docs/timing.md) ---------------------------------------------------------------
+    # Time zone of contacts without their own (None: the site's TIME_ZONE). Send windows,
+    # birthdays and anniversaries are reckoned in it.
+    "TIME_ZONE": None,
+    # Frequency cap across marketing sequences: (mails, hours) pairs, e.g. [(1, 24), (3, 168)]
+    # for at most one mail a day and three a week. Empty: no cap. A capped mail is delayed, never
+    # silently dropped.
+    "FREQUENCY_CAPS": [],
+    # A mail the cap would delay longer than this (hours after its moment) is skipped and
+    # recorded with reason "frequency_cap".
+    "FREQUENCY_CAP_MAX_DELAY_HOURS": 72,
+    # Default staleness limit (hours) for sequences without their own: a mail that could not go
+    # out this long after its moment is skipped ("stale"). None: never stale.
+    "STALE_AFTER_HOURS": None,
+    # -- triggers (docs/triggers.md) -----------------------------------------------------------
+    # Oscar order statuses that count as shipped (order_shipped), unless a sequence names its own.
+    "SHIPPED_ORDER_STATUSES": ["Shipped"],
+    # Codes of Oscar shipping event types that count as shipped.
+    "SHIPPING_EVENT_CODES": ["shipped"],
+    # Oscar order statuses that end the enrollments the order started (reason "order_cancelled").
+    "CANCELLED_ORDER_STATUSES": ["Cancelled", "Refunded"],
+    # Default thresholds of sequences that leave theirs empty.
+    "BASKET_IDLE_HOURS": 3,
+    "BROWSE_WAIT_HOURS": 24,
+    "DORMANT_DAYS": 90,
+    # Signed-in product views are recorded at most once per user and product per this many seconds.
+    "BROWSE_DEBOUNCE_SECONDS": 30 * 60,
+    # Scans look this far back past the threshold, so downtime is caught up but old history is
+    # not mailed when a sequence is first published.
+    "SCAN_LOOKBACK_DAYS": 7,
+    # Birthday and anniversary scans catch up this many days of missed dates.
+    "DATE_SCAN_LOOKBACK_DAYS": 3,
+    # Dotted path of a callable giving birthdays kept outside Contact.birthday:
+    # f(month_days: set[tuple[int, int]]) -> iterable of (user | email | Contact, date).
+    "BIRTHDAY_SOURCE": None,
+    # Where 29 February birthdays and anniversaries fall in other years: "02-28" or "03-01".
+    "LEAP_DAY_FALLBACK": "02-28",
+    # Code of the Oscar product attribute giving how many days one unit lasts (refill reminders).
+    "USAGE_DAYS_ATTRIBUTE": "usage_days",
 }
 
 

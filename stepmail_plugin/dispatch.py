@@ -45,12 +45,13 @@ from .models import (
     SequencePage,
     StepEmailPage,
 )
+from .gates import SendGate
 from .policy import SuppressionIndex
 from .rendering import brand as brand_module
 from .rendering.batch import prepare_deliveries
 from .rendering.compile import CompiledStep
 from .rendering.context import recipient_values
-from .scheduling import due_at_for
+from .scheduling import STEP_TIMING_FIELDS, due_at_for
 from .sending import SendOutcome, build_message, open_connection, send
 from .signals import delivery_status_changed
 from .tokens import UNSUBSCRIBE, make_token
@@ -71,6 +72,7 @@ class TickResult:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
+    delayed: int = 0
     retried: int = 0
     lost_claims: int = 0
     released: int = 0
@@ -79,7 +81,7 @@ class TickResult:
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in ("batches", "claimed", "sent", "failed", "skipped",
-                                               "retried", "lost_claims", "released", "uncertain")}
+                                               "delayed", "retried", "lost_claims", "released", "uncertain")}
         data["reasons"] = dict(self.reasons)
         return data
 
@@ -172,6 +174,9 @@ class BatchSender:
         self.suppressions = SuppressionIndex(e.contact.email for e in enrollments)
         self.objects = self._load_objects(enrollments)
         self.following = self._load_following_steps()
+        for enrollment in enrollments:  # due_at_for reads it: no query per mail
+            enrollment.sequence = self.sequences[enrollment.sequence_id]
+        self.gate = SendGate(deliveries, self.sequences, self.steps, self.objects)
         self.base_url = brand_module.base_url()
         self.brand = brand_module.brand()
         self.from_email = brand_module.from_email(self.brand)
@@ -209,7 +214,7 @@ class BatchSender:
         by_path = {s.path: s.pk for s in self.sequences.values()}
         steps: dict[int, list[StepEmailPage]] = defaultdict(list)
         for step in StepEmailPage.objects.filter(condition).order_by("path").only(
-            "id", "path", "depth", "delay_value", "delay_unit", "live"
+            "id", "path", "depth", "live", *STEP_TIMING_FIELDS
         ):
             sequence_id = by_path.get(step.path[: -StepEmailPage.steplen])
             if sequence_id is not None:
@@ -265,11 +270,17 @@ class BatchSender:
         later = self.tracking.send_later(delivery, step, variant)
         if later is not None:  # an A/B timing variant: not yet
             return _Defer(later)
+        # Exits, conditions, staleness, send window, frequency cap (gates.py; batch-loaded).
+        obj = self.objects.get((enrollment.object_type_id, enrollment.object_id))
+        decision = self.gate.decide(delivery, sequence, step, obj)
+        if decision is not None:
+            if decision.is_delay:
+                return _Delay(decision.until, decision.reason)
+            return _Skip(decision.reason, exit_enrollment=decision.exit_enrollment)
         language = contact.language or settings.LANGUAGE_CODE
         compiled = self.compiled_step(step, language, sequence.is_marketing, variant, sequence)
         if isinstance(compiled, Exception):
             return SendOutcome(False, reason="render_error", error=f"{type(compiled).__name__}: {compiled}")
-        obj = self.objects.get((enrollment.object_type_id, enrollment.object_id))
         try:
             values = recipient_values(contact, enrollment, obj, language)
             values.update(self.prepared.values_for(delivery))
@@ -342,7 +353,7 @@ class BatchSender:
         outcomes: list[tuple[Delivery, Any]] = []
         for delivery in chunk:
             prepared = self.prepare(delivery)
-            if isinstance(prepared, (_Skip, _Release, _Defer, SendOutcome)):
+            if isinstance(prepared, (_Skip, _Release, _Defer, _Delay, SendOutcome)):
                 outcomes.append((delivery, prepared))
             else:
                 outcomes.append((delivery, send(prepared)))
@@ -363,6 +374,14 @@ class BatchSender:
                 delivery.status = DeliveryStatus.SCHEDULED
                 delivery.due_at = outcome.due_at
                 self.result.reasons["ab_timing_variant"] += 1
+                continue
+            if isinstance(outcome, _Delay):
+                # Not yet: back in the queue for later, without counting an attempt.
+                delivery.status = DeliveryStatus.SCHEDULED
+                delivery.due_at = outcome.until
+                delivery.reason = outcome.reason
+                self.result.delayed += 1
+                self.result.reasons[f"delayed:{outcome.reason}"] += 1
                 continue
             if isinstance(outcome, _Skip):
                 delivery.status = DeliveryStatus.SKIPPED
@@ -456,6 +475,14 @@ class _Skip:
 @dataclass
 class _Release:
     """Not sent and not counted: back to ``scheduled`` as it was."""
+
+
+@dataclass
+class _Delay:
+    """Send later (a send window, the frequency cap): rescheduled, no attempt counted."""
+
+    until: Any
+    reason: str
 
 
 def message_id(delivery: Delivery, domain: str) -> str:

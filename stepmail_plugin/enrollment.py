@@ -7,12 +7,11 @@ the trigger.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, router, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,8 +27,9 @@ from .models import (
 )
 from . import live
 from .bulk import insert_ignoring_conflicts
+from .entry import plan_enrollments
 from .policy import SuppressionIndex
-from .scheduling import due_at_for
+from .scheduling import STEP_TIMING_FIELDS, due_at_for
 from .signals import enrollment_created
 from .tracking.holdout import apply_holdout
 from .triggers.registry import Trigger, registry
@@ -121,7 +121,7 @@ def _load_live_sequences(trigger_key: str) -> tuple[list[SequencePage], dict[int
     by_path = {s.path: s for s in sequences}
     steplen = StepEmailPage.steplen
     for step in StepEmailPage.objects.filter(prefix).order_by("path").only(
-        "id", "path", "depth", "delay_value", "delay_unit", "live"
+        "id", "path", "depth", "live", *STEP_TIMING_FIELDS
     ):
         parent = by_path.get(step.path[:-steplen])
         if parent is not None and parent.pk not in first_steps:
@@ -146,15 +146,26 @@ def enroll(
     at: datetime | None = None,
     context: dict[str, Any] | None = None,
     consent_source: str = "",
+    key: str | None = None,
+    match: dict[str, Any] | None = None,
+    purchase_relationship: bool = False,
 ) -> list[Enrollment]:
-    """See :func:`stepmail_plugin.enroll`."""
+    """See :func:`stepmail_plugin.enroll`.
+
+    ``key`` overrides the trigger's de-duplication key (e.g. ``"birthday:2026"``); ``match`` is
+    passed to the trigger's sequence filter (``{"sequence_ids": [...]}`` limits the sequences).
+    ``purchase_relationship``: this moment comes from the person's purchases (e.g. the
+    anniversary of their first order), which allows marketing mail like an order trigger does.
+    """
     trigger = registry.get(trigger_key)
+    if purchase_relationship and not trigger.implies_consent:
+        trigger = replace(trigger, implies_consent=True)
     sequences, first_steps = live_sequences(trigger.key)
     sequences = [s for s in sequences if s.pk in first_steps]
     if not sequences:
         return []
     with transaction.atomic():  # one commit for the contact and its enrollments
-        created = _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source)
+        created = _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key, match)
     if created:
         transaction.on_commit(
             lambda: enrollment_created.send(sender=Enrollment, enrollments=created)
@@ -162,7 +173,7 @@ def enroll(
     return created
 
 
-def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source) -> list[Enrollment]:
+def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key=None, match=None):
     person = person_from(who)
     contact = contact_for(person, consent_source=consent_source)
     if contact is None:
@@ -178,33 +189,10 @@ def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_sour
         return []
 
     anchor = at or timezone.now()
-    object_type, object_id, key = None, "", ""
-    if obj is not None:
-        object_type = ContentType.objects.get_for_model(obj)  # cached by Django after the first
-        object_id = str(obj.pk)
-        if trigger.per_object:
-            key = f"{object_type.app_label}.{object_type.model}:{obj.pk}"
-    existing = set()
-    if not getattr(contact, "_stepmail_created", False):  # a new contact has no enrollments yet
-        existing = set(
-            Enrollment.objects.filter(
-                contact=contact, sequence__in=[s.pk for s in sequences], key=key
-            ).values_list("sequence_id", flat=True)
-        )
-    new = [
-        Enrollment(
-            sequence=s,
-            contact=contact,
-            trigger=trigger.key,
-            key=key,
-            object_type=object_type,
-            object_id=object_id,
-            anchor_at=anchor,
-            context=context or {},
-        )
-        for s in sequences
-        if s.pk not in existing
-    ]
+    new = plan_enrollments(
+        sequences, contact, trigger, obj=obj, anchor=anchor, context=context or {}, key=key, match=match,
+        new_contact=getattr(contact, "_stepmail_created", False),  # a new contact has no enrollments yet
+    )
     if not new:
         return []
     apply_holdout(new, timezone.now())

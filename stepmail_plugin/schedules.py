@@ -18,6 +18,12 @@ SCHEDULES = [
     ScheduleSpec("dispatch", "stepmail_plugin.tasks.dispatch_due", 1),
     ScheduleSpec("tracking", "stepmail_plugin.tasks.tracking_maintenance", 60),
     ScheduleSpec("vouchers", "stepmail_plugin.tasks.cleanup_vouchers", 24 * 60),
+    # Time-based triggers (docs/triggers.md). Each scan is idempotent and catches up after downtime.
+    ScheduleSpec("scan_baskets", "stepmail_plugin.tasks.scan_baskets", 10),
+    ScheduleSpec("scan_browsing", "stepmail_plugin.tasks.scan_browsing", 15),
+    # Hourly, so each customer's own midnight is seen whatever their time zone.
+    ScheduleSpec("scan_dates", "stepmail_plugin.tasks.scan_dates", 60),
+    ScheduleSpec("scan_dormant", "stepmail_plugin.tasks.scan_dormant", 24 * 60),
 ]
 
 

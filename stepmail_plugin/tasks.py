@@ -25,8 +25,38 @@ def tracking_maintenance(**kwargs: Any) -> dict[str, Any]:
         "ab_tests": len(results),
         "ab_promoted": [r.step.pk for r in results if r.status == PROMOTED],
     }
+
+
 def cleanup_vouchers() -> int:
     """Delete coupons issued by step mail that expired unused. Scheduled daily by stepmail_setup."""
     from .commerce.vouchers import cleanup_expired_vouchers
 
     return cleanup_expired_vouchers()
+
+
+def scan_baskets(**kwargs: Any) -> dict[str, Any]:
+    """Enroll owners of abandoned baskets (``basket_abandoned``)."""
+    from .triggers.baskets import scan_abandoned_baskets
+
+    return scan_abandoned_baskets()
+
+
+def scan_browsing(**kwargs: Any) -> dict[str, Any]:
+    """Enroll customers whose viewed products stayed unbought (``product_browsed``)."""
+    from .triggers.browsing import scan_browsing as run
+
+    return run()
+
+
+def scan_dates(**kwargs: Any) -> dict[str, Any]:
+    """Enroll customers on their birthday or anniversary in their time zone."""
+    from .triggers.dates import scan_dates as run
+
+    return run()
+
+
+def scan_dormant(**kwargs: Any) -> dict[str, Any]:
+    """Enroll customers whose last order is older than the threshold (``customer_dormant``)."""
+    from .triggers.dates import scan_dormant as run
+
+    return run()

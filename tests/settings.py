@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django_q",
     "anymail",
     "stepmail_plugin",
+    "tests.testapp",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +144,15 @@ WAGTAILADMIN_BASE_URL = "https://shop.example.jp"
 OSCAR_SHOP_NAME = "テストショップ"
 OSCAR_DEFAULT_CURRENCY = "JPY"
 OSCAR_ALLOW_ANON_CHECKOUT = True
+OSCAR_INITIAL_ORDER_STATUS = "Pending"
+OSCAR_ORDER_STATUS_PIPELINE = {
+    "Pending": ("Being processed", "Shipped", "Cancelled"),
+    "Being processed": ("Shipped", "Cancelled"),
+    "Shipped": ("Complete", "Refunded"),
+    "Complete": ("Refunded",),
+    "Cancelled": (),
+    "Refunded": (),
+}
 
 EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 DEFAULT_FROM_EMAIL = "shop@shop.example.jp"

@@ -62,25 +62,29 @@ def pause_enrollment(enrollment: Enrollment) -> bool:
 
     Returns False (and changes nothing) if it was not active.
     """
+    paused_at = timezone.now()
     changed = Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.ACTIVE).update(
-        status=EnrollmentStatus.PAUSED
+        status=EnrollmentStatus.PAUSED, paused_at=paused_at
     )
     if changed:
         enrollment.status = EnrollmentStatus.PAUSED
+        enrollment.paused_at = paused_at
     return bool(changed)
 
 
 def resume_enrollment(enrollment: Enrollment) -> bool:
-    """Continue a paused enrollment; steps that fell due meanwhile go out on the next tick.
+    """Continue a paused enrollment; its remaining steps move later by the length of the pause
+    (:func:`stepmail_plugin.flow.resume_enrollment`).
 
     Returns False (and changes nothing) if it was not paused.
     """
-    changed = Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.PAUSED).update(
-        status=EnrollmentStatus.ACTIVE
-    )
-    if changed:
-        enrollment.status = EnrollmentStatus.ACTIVE
-    return bool(changed)
+    from ..flow import resume_enrollment as shift_and_resume
+
+    if not Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.PAUSED).exists():
+        return False
+    resumed = shift_and_resume(enrollment)
+    enrollment.status, enrollment.anchor_at, enrollment.paused_at = resumed.status, resumed.anchor_at, None
+    return resumed.status == EnrollmentStatus.ACTIVE
 
 
 def cancel_enrollment(enrollment: Enrollment) -> int | None:

@@ -2,6 +2,7 @@
 
 from wagtail import blocks
 
+from .activity import LeftItemsBlock
 from .base import EmailBlockMixin, RenderContext
 from .commerce import OrderSummaryBlock, ProductsBlock, ReviewRequestBlock, VoucherBlock
 from .content import (
@@ -29,6 +30,7 @@ class StepBodyBlock(blocks.StreamBlock):
     survey = SurveyBlock()
     divider = DividerBlock()
     spacer = SpacerBlock()
+    left_items = LeftItemsBlock()
 
 
 __all__ = ["EmailBlockMixin", "RenderContext", "StepBodyBlock"]

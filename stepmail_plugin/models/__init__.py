@@ -1,4 +1,5 @@
 from .commerce import DiscountType, IssuedVoucher, VoucherTemplate
+from .activity import ProductView
 from .pages import DelayUnit, SequenceIndexPage, SequenceKind, SequencePage, StepEmailPage
 from .records import (
     FINAL_DELIVERY_STATUSES,
@@ -48,6 +49,7 @@ __all__ = [
     "Enrollment",
     "EnrollmentStatus",
     "IssuedVoucher",
+    "ProductView",
     "SequenceIndexPage",
     "SequenceKind",
     "SequencePage",

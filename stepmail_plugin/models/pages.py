@@ -13,7 +13,15 @@ from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminPageForm
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, InlinePanel, MultiFieldPanel
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    HelpPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+    TabbedInterface,
+)
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
@@ -21,6 +29,7 @@ from ..blocks import StepBodyBlock
 from ..rendering.merge import EDITOR_FIELDS, validate_merge_text
 from ..triggers.registry import trigger_choices
 from .fields import ABTestStepMixin, HoldoutSequenceMixin
+from .rules import RULE_PANELS, ReachPanel, SequenceRules, StepRules
 
 
 class SequenceKind(models.TextChoices):
@@ -59,7 +68,7 @@ class SequenceIndexPage(NotServedMixin, Page):
         verbose_name_plural = _("step mail folders")
 
 
-class SequencePage(HoldoutSequenceMixin, NotServedMixin, Page):
+class SequencePage(HoldoutSequenceMixin, NotServedMixin, SequenceRules, Page):
     """A step-mail scenario: who enters (the trigger) and the rules; child pages are its steps."""
 
     trigger = models.CharField(
@@ -91,6 +100,14 @@ class SequencePage(HoldoutSequenceMixin, NotServedMixin, Page):
         ),
         FieldPanel("holdout_percent"),
     ]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(content_panels, heading=_("Content")),
+            ObjectList(RULE_PANELS, heading=_("Rules")),
+            ObjectList(Page.promote_panels, heading=_("Promote")),
+            ObjectList(Page.settings_panels, heading=_("Settings")),
+        ]
+    )
     parent_page_types = ["stepmail.SequenceIndexPage", "wagtailcore.Page"]
     subpage_types = ["stepmail.StepEmailPage"]
 
@@ -106,6 +123,12 @@ class SequencePage(HoldoutSequenceMixin, NotServedMixin, Page):
         """The step pages of this sequence in tree order (drafts included)."""
         return StepEmailPage.objects.child_of(self).order_by("path")
 
+    def clean(self):
+        super().clean()
+        errors = self.clean_rules()
+        if errors:
+            raise ValidationError(errors)
+
 
 class StepEmailPageForm(WagtailAdminPageForm):
     """Checks that steps keep their order in time: a step's delay may not be shorter than an
@@ -119,12 +142,16 @@ class StepEmailPageForm(WagtailAdminPageForm):
         if value is None or not unit:
             return cleaned
         delay = StepEmailPage.delay_for(value, unit)
+        from_supply = cleaned.get("delay_from") == "supply_end"
         siblings = self._siblings()
         if siblings is None:
             return cleaned
         own_path = self.instance.path or None
         for sibling in siblings:
             if own_path and sibling.path == own_path:
+                continue
+            if sibling.counts_from_supply or from_supply:
+                # Refill steps count back from when the supply runs out: a different clock.
                 continue
             before = own_path is None or sibling.path < own_path
             if before and sibling.delay > delay:
@@ -152,7 +179,7 @@ class StepEmailPageForm(WagtailAdminPageForm):
         return StepEmailPage.objects.child_of(parent).order_by("path")
 
 
-class StepEmailPage(ABTestStepMixin, NotServedMixin, Page):
+class StepEmailPage(ABTestStepMixin, NotServedMixin, StepRules, Page):
     """One email of a sequence, sent ``delay`` after the enrollment's anchor."""
 
     delay_value = models.PositiveIntegerField(
@@ -178,7 +205,12 @@ class StepEmailPage(ABTestStepMixin, NotServedMixin, Page):
 
     base_form_class = StepEmailPageForm
     content_panels = Page.content_panels + [
-        FieldRowPanel([FieldPanel("delay_value"), FieldPanel("delay_unit")], heading=_("Timing")),
+        FieldRowPanel(
+            [FieldPanel("delay_value"), FieldPanel("delay_unit"), FieldPanel("delay_from")],
+            heading=_("Timing"),
+        ),
+        FieldPanel("send_condition"),
+        ReachPanel(heading=_("Who gets it")),
         FieldPanel("subject"),
         FieldPanel("preheader"),
         HelpPanel(

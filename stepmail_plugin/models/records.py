@@ -192,6 +192,15 @@ class Enrollment(models.Model):
     )
     created_at = models.DateTimeField(_("enrolled at"), default=now)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    paused_at = models.DateTimeField(
+        _("paused at"), null=True, blank=True, help_text=_("Resuming shifts the remaining steps by the pause.")
+    )
+    supply_days = models.PositiveIntegerField(
+        _("supply (days)"),
+        null=True,
+        blank=True,
+        help_text=_("How long the bought consumable lasts (usage days × quantity), for refill reminders."),
+    )
 
     class Meta:
         verbose_name = _("enrollment")

@@ -1,18 +1,28 @@
-"""Oscar order triggers. The only module (with the order-aware rendering) that knows Oscar orders."""
+"""Oscar order triggers: order placed, order shipped, and the exits orders cause.
+
+The only module (with ``purchases.py`` and the order-aware rendering) that knows Oscar orders.
+
+* ``order_placed``: Oscar's ``order_placed`` signal; also ends sequences the purchase stops.
+* ``order_shipped``: Oscar's ``order_status_changed`` into a shipped status (per sequence, default
+  ``SHIPPED_ORDER_STATUSES``) or a shipping event whose type code is in ``SHIPPING_EVENT_CODES``.
+* a status in ``CANCELLED_ORDER_STATUSES`` ends the enrollments the order started.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
 from django.utils import formats, timezone, translation
 
+from ..conf import stepmail_settings
 from ..enrollment import Person, enroll_safely
 from ..rendering.context import register_object_values
 from ..tracking.attribution import attribute_order_safely
-from .registry import ORDER_PLACED
+from .registry import ORDER_PLACED, ORDER_SHIPPED
 
 logger = logging.getLogger(__name__)
 
@@ -35,18 +45,91 @@ def receive_order_placed(sender: Any, order: Any, user: Any = None, **kwargs: An
         logger.exception("stepmail: could not queue enrollment for order %s", getattr(order, "pk", None))
 
 
-def enroll_order(order_pk: int) -> None:
+def _load_order(order_pk: int) -> Any:
     from oscar.core.loading import get_model
 
     try:
         Order = get_model("order", "Order")
-        order = Order.objects.select_related("user", "billing_address", "shipping_address").get(pk=order_pk)
+        return Order.objects.select_related("user", "billing_address", "shipping_address").get(pk=order_pk)
     except Exception:
         logger.exception("stepmail: order %s not found for enrollment", order_pk)
+        return None
+
+
+def enroll_order(order_pk: int) -> None:
+    order = _load_order(order_pk)
+    if order is None:
         return
+    exit_for_purchase(order)
     enroll_safely(person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed)
     # Credit the order to the mail that earned it, and count it for holdout comparisons.
     attribute_order_safely(order)
+
+
+def exit_for_purchase(order: Any) -> None:
+    """End the customer's sequences this purchase stops (never raises)."""
+    from ..exits import exit_after_purchase
+    from .purchases import order_facts
+
+    try:
+        exit_after_purchase(
+            email=(order.email or "").strip().lower(),
+            user_id=order.user_id,
+            order=order,
+            placed_at=order.date_placed,
+            product_ids=order_facts(order).product_ids,
+        )
+    except Exception:
+        logger.exception("stepmail: ending sequences after order %s failed", order.pk)
+
+
+def receive_order_status_changed(sender: Any, order: Any, old_status: str = "", new_status: str = "", **kwargs: Any) -> None:
+    """Shipped → enroll in ``order_shipped``; cancelled or refunded → end what the order started."""
+    try:
+        order_pk, at = order.pk, timezone.now()
+        transaction.on_commit(lambda: order_status_changed(order_pk, new_status, at))
+    except Exception:  # pragma: no cover - defensive
+        logger.exception("stepmail: could not queue status change of order %s", getattr(order, "pk", None))
+
+
+def order_status_changed(order_pk: int, new_status: str, at: Any) -> None:
+    if new_status in stepmail_settings.CANCELLED_ORDER_STATUSES:
+        from ..exits import exit_for_object
+
+        order = _load_order(order_pk)
+        if order is not None:
+            try:
+                exit_for_object(order, "order_cancelled")
+            except Exception:
+                logger.exception("stepmail: ending sequences of cancelled order %s failed", order_pk)
+        return
+    order = _load_order(order_pk)
+    if order is not None:
+        enroll_safely(person_for_order(order), ORDER_SHIPPED.key, obj=order, at=at, match={"status": new_status})
+
+
+def receive_shipping_event(sender: Any, instance: Any, created: bool = False, raw: bool = False, **kwargs: Any) -> None:
+    """A shipping event of a type in ``SHIPPING_EVENT_CODES`` counts as shipping the order."""
+    if not created or raw:
+        return
+    try:
+        event_pk = instance.pk
+        transaction.on_commit(lambda: shipping_event_recorded(event_pk))
+    except Exception:  # pragma: no cover - defensive
+        logger.exception("stepmail: could not queue shipping event %s", getattr(instance, "pk", None))
+
+
+def shipping_event_recorded(event_pk: int) -> None:
+    from oscar.core.loading import get_model
+
+    event = get_model("order", "ShippingEvent").objects.select_related("event_type").filter(pk=event_pk).first()
+    if event is None or event.event_type.code not in stepmail_settings.SHIPPING_EVENT_CODES:
+        return
+    order = _load_order(event.order_id)
+    if order is not None:
+        enroll_safely(
+            person_for_order(order), ORDER_SHIPPED.key, obj=order, at=event.date_created, match={"shipping_event": True}
+        )
 
 
 def order_values(order: Any, language: str) -> dict[str, Any]:
@@ -106,7 +189,19 @@ def place_order_for(email: str, *, user: Any = None, at: Any = None) -> Any:
 
 
 def connect() -> None:
+    from django.db.models.signals import post_save
     from oscar.apps.order.signals import order_placed
+    from oscar.apps.order.signals import order_status_changed as status_signal
+    from oscar.core.loading import get_model
 
+    from .registry import register
+
+    # fire("order_placed", order) and fire("order_shipped", order) know the customer and anchor.
+    register(replace(ORDER_PLACED, person=person_for_order, anchor=lambda order: order.date_placed))
+    register(replace(ORDER_SHIPPED, person=person_for_order))
     order_placed.connect(receive_order_placed, dispatch_uid="stepmail.order_placed")
+    status_signal.connect(receive_order_status_changed, dispatch_uid="stepmail.order_status_changed")
+    post_save.connect(
+        receive_shipping_event, sender=get_model("order", "ShippingEvent"), dispatch_uid="stepmail.shipping_event"
+    )
     register_object_values("order.order", order_values)
