@@ -72,6 +72,23 @@ DEFAULTS: dict[str, Any] = {
     # A/B tests: a winner needs this many sends per variant and this probability to be best.
     "AB_MIN_SAMPLE": 100,
     "AB_CONFIDENCE": 0.95,
+    # Keep a send journal per batch on local disk, so a worker killed mid-chunk is settled
+    # exactly instead of leaving its chunk "uncertain" (see docs/guarantees.md).
+    "SEND_JOURNAL": True,
+    # Folder of the send journals; None: a folder in the system's temp dir named after the database.
+    "JOURNAL_DIR": None,
+    # How long signed links stay valid, in seconds per purpose (None: no expiry). Unsubscribe
+    # links keep working: the law expects them to, in any mail the customer kept.
+    "TOKEN_MAX_AGE": {
+        "unsubscribe": None,
+        "preferences": 365 * 24 * 3600,
+        "web_version": 180 * 24 * 3600,
+        "click": 365 * 24 * 3600,
+        "survey": 60 * 24 * 3600,
+    },
+    # Delivery records older than this many days lose their personal details (address, subject,
+    # error text); those of finished enrollments are deleted. None keeps them forever.
+    "DELIVERY_RETENTION_DAYS": None,
 }
 
 
