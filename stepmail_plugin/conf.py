@@ -78,12 +78,13 @@ DEFAULTS: dict[str, Any] = {
     # Folder of the send journals; None: a folder in the system's temp dir named after the database.
     "JOURNAL_DIR": None,
     # How long signed links stay valid, in seconds per purpose (None: no expiry). Unsubscribe
-    # links keep working: the law expects them to, in any mail the customer kept.
+    # links keep working: the law expects them to, in any mail the customer kept; so do click
+    # redirects (a link in an old mail still leads to the shop).
     "TOKEN_MAX_AGE": {
         "unsubscribe": None,
+        "track": None,
         "preferences": 365 * 24 * 3600,
         "web_version": 180 * 24 * 3600,
-        "click": 365 * 24 * 3600,
         "survey": 60 * 24 * 3600,
     },
     # Delivery records older than this many days lose their personal details (address, subject,

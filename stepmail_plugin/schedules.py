@@ -17,6 +17,8 @@ class ScheduleSpec:
 SCHEDULES = [
     ScheduleSpec("dispatch", "stepmail_plugin.tasks.dispatch_due", 1),
     ScheduleSpec("tracking", "stepmail_plugin.tasks.tracking_maintenance", 60),
+    # Daily; does nothing unless STEPMAIL["DELIVERY_RETENTION_DAYS"] is set.
+    ScheduleSpec("retention", "stepmail_plugin.tasks.prune_delivery_logs", 24 * 60),
 ]
 
 

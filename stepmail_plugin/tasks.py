@@ -25,3 +25,10 @@ def tracking_maintenance(**kwargs: Any) -> dict[str, Any]:
         "ab_tests": len(results),
         "ab_promoted": [r.step.pk for r in results if r.status == PROMOTED],
     }
+
+
+def prune_delivery_logs(**kwargs: Any) -> dict[str, int]:
+    """Apply STEPMAIL["DELIVERY_RETENTION_DAYS"]. Scheduled daily by stepmail_setup."""
+    from .privacy import prune_delivery_logs as run
+
+    return run(**kwargs)
