@@ -165,7 +165,6 @@ Q_CLUSTER = {"name": "stepmail-tests", "orm": "default", "sync": True, "timeout"
 if os.environ.get("REDIS_URL"):
     del Q_CLUSTER["orm"]
     Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
-ANYMAIL = {"WEBHOOK_SECRET": "stepmail-tests:not-secret"}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING = {
     "version": 1,
