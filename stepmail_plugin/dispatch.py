@@ -462,8 +462,9 @@ class BatchSender:
                     only_if={"claim_token": self.token, "status": OURS},
                 )
                 if updated < len(written):
+                    # update_fields stamped one updated_at on all of them: ours are the rows wearing it.
                     ours = set(Delivery.objects.filter(
-                        pk__in=[d.pk for d in written], updated_at=now, claim_token=None
+                        pk__in=[d.pk for d in written], updated_at=written[0].updated_at, claim_token=None
                     ).values_list("pk", flat=True))
                     written = [d for d in written if d.pk in ours]
                 for reason, enrollment_ids in exits.items():

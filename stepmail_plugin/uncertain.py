@@ -1,8 +1,9 @@
 """Settling ``uncertain`` deliveries: handed to the ESP by a worker that stopped (or that got no
 answer) before it could record the result. They may have gone out, so nothing resends them by
 itself: a person looks them up in the ESP's log (by the ``Message-ID`` header
-``<stepmail.<delivery id>@…>`` or the ``stepmail_delivery_id`` metadata) and settles them here,
-from the admin or ``manage.py stepmail_uncertain``. See docs/guarantees.md.
+``<stepmail.<delivery id>.<hash>@…>`` or the ``stepmail_delivery_id`` metadata) and settles them
+here, from the admin or ``manage.py stepmail_uncertain``. Those the ESP reports events for are
+settled by the tracking module on its own. See docs/guarantees.md.
 """
 
 from __future__ import annotations

@@ -9,12 +9,13 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
+from wagtail.test.utils.form_data import rich_text, streamfield
 
 from stepmail_plugin.models import StepEmailPage
 from stepmail_plugin.rendering.merge import ALL_FIELDS, MergeSyntaxError, MergeTemplate, validate_merge_text
 
 from ..factories import make_sequence
+from .admin_forms import page_form_data
 
 ATTACKS = [
     "{{ settings.SECRET_KEY }}",
@@ -90,21 +91,6 @@ def _editor():
     return client
 
 
-def _edit_form(step, **changes):
-    data = {
-        "title": step.title,
-        "slug": step.slug,
-        "delay_value": step.delay_value,
-        "delay_unit": step.delay_unit,
-        "subject": step.subject,
-        "preheader": step.preheader,
-        "body": streamfield([("paragraph", rich_text("<p>こんにちは</p>"))]),
-        "comments": inline_formset([]),
-    }
-    data.update(changes)
-    return nested_form_data(data)
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "field, value",
@@ -124,7 +110,8 @@ def test_the_admin_refuses_to_save_or_publish_such_content(field, value):
     revisions = step.revisions.count()
     client = _editor()
 
-    response = client.post(f"/cms/pages/{step.pk}/edit/", {**_edit_form(step, **{field: value}), "action-publish": "1"})
+    data = page_form_data(client, f"/cms/pages/{step.pk}/edit/", **{field: value})
+    response = client.post(f"/cms/pages/{step.pk}/edit/", {**data, "action-publish": "1"})
 
     assert response.status_code == 200  # the form again, with the error
     assert b"error" in response.content
@@ -139,10 +126,8 @@ def test_the_same_form_with_allowed_merge_fields_publishes():
     sequence = make_sequence(steps=[{"subject": "ご購入ありがとうございます", "delay": 0}])
     step = StepEmailPage.objects.child_of(sequence).get()
     client = _editor()
-    response = client.post(
-        f"/cms/pages/{step.pk}/edit/",
-        {**_edit_form(step, subject='{{ first_name|default:"お客様" }}様'), "action-publish": "1"},
-    )
+    data = page_form_data(client, f"/cms/pages/{step.pk}/edit/", subject='{{ first_name|default:"お客様" }}様')
+    response = client.post(f"/cms/pages/{step.pk}/edit/", {**data, "action-publish": "1"})
     assert response.status_code == 302
     step.refresh_from_db()
     assert step.subject == '{{ first_name|default:"お客様" }}様'

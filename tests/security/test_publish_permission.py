@@ -7,12 +7,12 @@ from django.contrib.auth.models import Group, Permission
 from django.core import mail
 from django.test import Client
 from wagtail.models import GroupPagePermission
-from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
 
 from stepmail_plugin.dispatch import dispatch_due
 from stepmail_plugin.models import Enrollment, SequenceIndexPage, SequencePage, StepEmailPage
 
 from ..factories import add_step, make_sequence, place_order
+from .admin_forms import page_form_data
 
 
 def person(name, *page_permissions):
@@ -40,21 +40,6 @@ def publisher():
     return person("publisher", "add_page", "change_page", "publish_page")
 
 
-def sequence_form(title="新しいシナリオ"):
-    return nested_form_data({
-        "title": title, "slug": "new-scenario", "trigger": "order_placed", "kind": "marketing",
-        "description": "", "comments": inline_formset([]),
-    })
-
-
-def step_form(step, subject):
-    return nested_form_data({
-        "title": step.title, "slug": step.slug, "delay_value": step.delay_value, "delay_unit": step.delay_unit,
-        "subject": subject, "preheader": "", "comments": inline_formset([]),
-        "body": streamfield([("paragraph", rich_text("<p>こんにちは</p>"))]),
-    })
-
-
 @pytest.fixture
 def draft_sequence():
     """A sequence with a published step, the sequence itself not yet published."""
@@ -65,8 +50,10 @@ def draft_sequence():
 @pytest.mark.django_db
 def test_an_editor_cannot_publish_a_new_sequence(draft_sequence):
     index = SequenceIndexPage.objects.get()
-    response = editor().post(f"/cms/pages/add/stepmail/sequencepage/{index.pk}/",
-                             {**sequence_form(), "action-publish": "1"})
+    client = editor()
+    url = f"/cms/pages/add/stepmail/sequencepage/{index.pk}/"
+    data = page_form_data(client, url, title="新しいシナリオ", slug="new-scenario", trigger="order_placed")
+    response = client.post(url, {**data, "action-publish": "1"})
     assert response.status_code == 302
     created = SequencePage.objects.get(title="新しいシナリオ")  # saved, as a draft
     assert not created.live
@@ -78,8 +65,7 @@ def test_an_editor_cannot_publish_a_new_sequence(draft_sequence):
 @pytest.mark.django_db
 def test_an_editor_cannot_publish_a_draft_sequence(draft_sequence):
     client = editor()
-    data = nested_form_data({"title": draft_sequence.title, "slug": draft_sequence.slug, "trigger": "order_placed",
-                             "kind": "marketing", "description": "", "comments": inline_formset([])})
+    data = page_form_data(client, f"/cms/pages/{draft_sequence.pk}/edit/")
     revisions = draft_sequence.revisions.count()
     response = client.post(f"/cms/pages/{draft_sequence.pk}/edit/", {**data, "action-publish": "1"})
     assert response.status_code == 302
@@ -95,7 +81,8 @@ def test_an_editor_cannot_change_or_stop_a_live_sequence():
     sequence = make_sequence(steps=[{"subject": "公開中の件名", "delay": 0}])
     step = StepEmailPage.objects.child_of(sequence).get()
     client = editor()
-    response = client.post(f"/cms/pages/{step.pk}/edit/", {**step_form(step, "編集者の件名"), "action-publish": "1"})
+    data = page_form_data(client, f"/cms/pages/{step.pk}/edit/", subject="編集者の件名")
+    response = client.post(f"/cms/pages/{step.pk}/edit/", {**data, "action-publish": "1"})
     assert response.status_code == 302
     step.refresh_from_db()
     assert step.get_latest_revision().content["subject"] == "編集者の件名"  # a draft
@@ -110,8 +97,7 @@ def test_an_editor_cannot_change_or_stop_a_live_sequence():
 @pytest.mark.django_db
 def test_a_publisher_can(draft_sequence):
     client = publisher()
-    data = nested_form_data({"title": draft_sequence.title, "slug": draft_sequence.slug, "trigger": "order_placed",
-                             "kind": "marketing", "description": "", "comments": inline_formset([])})
+    data = page_form_data(client, f"/cms/pages/{draft_sequence.pk}/edit/")
     response = client.post(f"/cms/pages/{draft_sequence.pk}/edit/", {**data, "action-publish": "1"})
     assert response.status_code == 302
     draft_sequence.refresh_from_db()

@@ -10,9 +10,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from stepmail_plugin.tokens import (
-    CLICK,
     PREFERENCES,
     SURVEY,
+    TRACK,
     UNSUBSCRIBE,
     WEB_VERSION,
     make_token,
@@ -20,7 +20,7 @@ from stepmail_plugin.tokens import (
     read_token,
 )
 
-PURPOSES = [UNSUBSCRIBE, PREFERENCES, WEB_VERSION, CLICK, SURVEY]
+PURPOSES = [UNSUBSCRIBE, TRACK, PREFERENCES, WEB_VERSION, SURVEY]
 payloads = st.fixed_dictionaries(
     {"c": st.integers(min_value=1, max_value=2**53), "d": st.integers(min_value=1, max_value=2**53)},
     optional={"u": st.text(max_size=200), "s": st.integers(min_value=0, max_value=10)},
@@ -85,7 +85,7 @@ def test_tokens_are_not_guessable_from_their_payload():
     assert sum(a == b for a, b in zip(first_sig, second_sig)) < 10
 
 
-@pytest.mark.parametrize("purpose", [PREFERENCES, WEB_VERSION, CLICK, SURVEY])
+@pytest.mark.parametrize("purpose", [PREFERENCES, WEB_VERSION, SURVEY])
 def test_tokens_expire_per_purpose(purpose):
     age = max_age_for(purpose)
     assert age
@@ -97,17 +97,18 @@ def test_tokens_expire_per_purpose(purpose):
             read_token(purpose, token)
 
 
-def test_unsubscribe_links_keep_working_in_old_mail():
-    token = make_token(UNSUBSCRIBE, {"c": 1, "d": 1})
+@pytest.mark.parametrize("purpose", [UNSUBSCRIBE, TRACK])
+def test_unsubscribe_and_click_links_keep_working_in_old_mail(purpose):
+    token = make_token(purpose, {"c": 1, "d": 1})
     with time_machine.travel(timezone.now() + timedelta(days=3 * 365)):
-        assert read_token(UNSUBSCRIBE, token) == {"c": 1, "d": 1}
+        assert read_token(purpose, token) == {"c": 1, "d": 1}
 
 
 def test_expiry_is_a_setting(settings):
     settings.STEPMAIL = {**settings.STEPMAIL, "TOKEN_MAX_AGE": {UNSUBSCRIBE: 3600}}
     token = make_token(UNSUBSCRIBE, {"c": 1})
     assert max_age_for(UNSUBSCRIBE) == 3600
-    assert max_age_for(CLICK) == 365 * 24 * 3600  # the others keep their defaults
+    assert max_age_for(SURVEY) == 60 * 24 * 3600  # the others keep their defaults
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
         with pytest.raises(signing.SignatureExpired):
             read_token(UNSUBSCRIBE, token)

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
+from stepmail_plugin.dispatch import message_id
+from stepmail_plugin.rendering import brand
 from stepmail_plugin.uncertain import resolve_uncertain, uncertain_deliveries
 
 
@@ -26,10 +28,12 @@ class Command(BaseCommand):
             count = resolve_uncertain(options["resend"], sent=False)
             self.stdout.write(_("%(count)d scheduled to be sent again") % {"count": count})
             return
+        from_email = brand.from_email()
+        domain = from_email.rsplit("@", 1)[-1].strip("> ") or "localhost"
         for delivery in uncertain_deliveries():
             self.stdout.write(
                 f"{delivery.pk}\t{delivery.enrollment.contact.email}\t"
                 f"{delivery.step.title if delivery.step else delivery.step_path}\t"
                 f"{delivery.updated_at:%Y-%m-%d %H:%M}\t{delivery.reason}\t"
-                f"<stepmail.{delivery.pk}@…>"
+                f"{message_id(delivery, domain)}"
             )
