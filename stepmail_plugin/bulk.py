@@ -9,7 +9,7 @@ a value shared by many rows (the batch's timestamp, ``None``, a status) is prepa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connections
@@ -53,11 +53,21 @@ class _Preparer:
         return values
 
 
-def update_fields(objects: Sequence[Model], fields: Sequence[str], *, using: str = "default") -> int:
+def update_fields(
+    objects: Sequence[Model],
+    fields: Sequence[str],
+    *,
+    using: str = "default",
+    only_if: Mapping[str, Any] | None = None,
+) -> int:
     """Save ``fields`` of every object (all of one model); returns how many objects were given.
 
     Values go through each field's ``pre_save`` and ``get_db_prep_save`` as ``Model.save()`` would,
     so ``auto_now`` fields are stamped and values are adapted for the database.
+
+    ``only_if`` makes it a compare-and-set: a row is written only if, in the database, each named
+    field still holds the value given (or one of the values of a list or tuple). The return value
+    is then how many rows were written.
     """
     if not objects:
         return 0
@@ -67,11 +77,17 @@ def update_fields(objects: Sequence[Model], fields: Sequence[str], *, using: str
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in concrete)
     sql = f"UPDATE {quote(opts.db_table)} SET {assignments} WHERE {quote(opts.pk.column)} = %s"
+    condition: list[Any] = []
+    for name, expected in (only_if or {}).items():
+        field = opts.get_field(name)
+        values = list(expected) if isinstance(expected, (list, tuple)) else [expected]
+        sql += f" AND {quote(field.column)} IN ({', '.join(['%s'] * len(values))})"
+        condition += [field.get_db_prep_value(value, connection) for value in values]
     preparer = _Preparer(concrete, connection, add=False)
-    params = [preparer.row(obj) + [opts.pk.get_db_prep_save(obj.pk, connection)] for obj in objects]
+    params = [preparer.row(obj) + [opts.pk.get_db_prep_save(obj.pk, connection)] + condition for obj in objects]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
-    return len(objects)
+        return cursor.rowcount if only_if else len(objects)
 
 
 def insert_ignoring_conflicts(objects: Sequence[Model], *, using: str = "default") -> int:

@@ -1,4 +1,5 @@
-"""System checks for settings that would make step mail fail or misbehave."""
+"""System checks for settings that would make step mail fail or misbehave (``manage.py check``,
+and every ``runserver``/``migrate``/``qcluster``). See docs/operations.md."""
 
 from __future__ import annotations
 
@@ -7,17 +8,30 @@ from django.core.checks import Warning, register
 
 from .conf import stepmail_settings
 
+#: django-q2's defaults for the keys we check.
+Q_RETRY_DEFAULT = 60
+#: anymail's default timeout for one ESP API call, in seconds.
+ESP_TIMEOUT_DEFAULT = 30
+
+DEVELOPMENT_BACKENDS = ("console.EmailBackend", "locmem.EmailBackend", "dummy.EmailBackend", "filebased.EmailBackend")
+
+
+def _q_cluster() -> dict:
+    return getattr(settings, "Q_CLUSTER", {}) or {}
+
 
 @register()
 def check_q_cluster(app_configs, **kwargs):
     errors = []
-    q = getattr(settings, "Q_CLUSTER", {}) or {}
-    timeout, retry = q.get("timeout"), q.get("retry")
-    if timeout is not None and retry is not None and timeout >= retry:
+    q = _q_cluster()
+    timeout, retry = q.get("timeout"), q.get("retry", Q_RETRY_DEFAULT)
+    if not q.get("sync") and (timeout is None or timeout >= retry):
         errors.append(
             Warning(
-                "Q_CLUSTER['timeout'] must be below Q_CLUSTER['retry'].",
-                hint="Otherwise django-q2 redelivers a dispatch task that is still running.",
+                "Q_CLUSTER['timeout'] must be set and below Q_CLUSTER['retry'] "
+                f"(timeout={timeout!r}, retry={retry!r}).",
+                hint="Otherwise django-q2 redelivers a dispatch task that is still running. "
+                "Step mail stays exactly-once, but the ticks pile up; e.g. timeout 60, retry 120.",
                 id="stepmail.W001",
             )
         )
@@ -26,17 +40,37 @@ def check_q_cluster(app_configs, **kwargs):
         errors.append(
             Warning(
                 "STEPMAIL['TICK_SECONDS'] should be below Q_CLUSTER['timeout'].",
-                hint="A tick that outlives the task timeout is killed mid-batch.",
+                hint="A tick that outlives the task timeout is killed mid-batch; what it was "
+                "sending may end up 'uncertain'.",
                 id="stepmail.W002",
+            )
+        )
+    lease = stepmail_settings.LEASE_SECONDS
+    if lease < tick + _esp_timeout():
+        errors.append(
+            Warning(
+                "STEPMAIL['LEASE_SECONDS'] is shorter than a tick plus one ESP call "
+                f"({lease} < {tick} + {_esp_timeout()}).",
+                hint="Other workers would take a running worker's deliveries for abandoned ones "
+                "(marking them 'uncertain' for nothing). Keep the default 300 or raise it.",
+                id="stepmail.W006",
             )
         )
     return errors
 
 
+def _esp_timeout() -> float:
+    anymail = getattr(settings, "ANYMAIL", {}) or {}
+    timeout = anymail.get("REQUESTS_TIMEOUT", getattr(settings, "ANYMAIL_REQUESTS_TIMEOUT", ESP_TIMEOUT_DEFAULT))
+    if isinstance(timeout, tuple):  # (connect, read)
+        timeout = sum(timeout)
+    return float(timeout or 0)
+
+
 @register()
 def check_sender(app_configs, **kwargs):
     sender = stepmail_settings.FROM_EMAIL or getattr(settings, "DEFAULT_FROM_EMAIL", "")
-    if not sender or sender.endswith("@localhost"):
+    if not sender or sender.endswith("@localhost") or sender.rstrip(">").endswith("@localhost"):
         return [
             Warning(
                 "No sender address for step mail.",
@@ -50,7 +84,7 @@ def check_sender(app_configs, **kwargs):
 @register()
 def check_console_backend(app_configs, **kwargs):
     backend = stepmail_settings.EMAIL_BACKEND or settings.EMAIL_BACKEND
-    if not settings.DEBUG and backend.endswith(("console.EmailBackend", "locmem.EmailBackend", "dummy.EmailBackend")):
+    if not settings.DEBUG and backend.endswith(DEVELOPMENT_BACKENDS):
         return [
             Warning(
                 "Step mail goes to a development email backend while DEBUG is off.",

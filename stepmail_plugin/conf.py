@@ -119,6 +119,24 @@ DEFAULTS: dict[str, Any] = {
     "LEAP_DAY_FALLBACK": "02-28",
     # Code of the Oscar product attribute giving how many days one unit lasts (refill reminders).
     "USAGE_DAYS_ATTRIBUTE": "usage_days",
+    # Keep a send journal per batch on local disk, so a worker killed mid-chunk is settled
+    # exactly instead of leaving its chunk "uncertain" (see docs/guarantees.md).
+    "SEND_JOURNAL": True,
+    # Folder of the send journals; None: a folder in the system's temp dir named after the database.
+    "JOURNAL_DIR": None,
+    # How long signed links stay valid, in seconds per purpose (None: no expiry). Unsubscribe
+    # links keep working: the law expects them to, in any mail the customer kept; so do click
+    # redirects (a link in an old mail still leads to the shop).
+    "TOKEN_MAX_AGE": {
+        "unsubscribe": None,
+        "track": None,
+        "preferences": 365 * 24 * 3600,
+        "web_version": 180 * 24 * 3600,
+        "survey": 60 * 24 * 3600,
+    },
+    # Delivery records older than this many days lose their personal details (address, subject,
+    # error text); those of finished enrollments are deleted. None keeps them forever.
+    "DELIVERY_RETENTION_DAYS": None,
 }
 
 

@@ -9,8 +9,11 @@ Exactly-once rests on the database, not on the task queue:
   same token (another compare-and-set), and its result is committed together with the next step
   of each enrollment.
 * A worker that dies leaves ``claimed`` rows (never handed to the backend: released for others
-  after ``LEASE_SECONDS``) or ``sending`` rows (maybe sent: marked ``uncertain`` and never resent
-  automatically). See docs/guarantees.md.
+  after ``LEASE_SECONDS``) or ``sending`` rows. Its send journal (journal.py) tells which of those
+  were accepted, refused or never handed over; what it cannot tell (the one message in flight, or
+  no journal on this machine) is marked ``uncertain`` and never resent automatically.
+* A chunk stops handing messages over well before its lease or the tick's time runs out, so a
+  live worker's rows are never taken for a dead one's. See docs/guarantees.md.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connections, router, transaction
+from django.db import InterfaceError, OperationalError, connections, router, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from . import journal as send_journal
 from .blocks.base import RenderContext
 from .bulk import insert_ignoring_conflicts, update_fields
 from .conf import stepmail_settings
@@ -60,6 +64,9 @@ from .tracking.batch import BatchTracking
 logger = logging.getLogger(__name__)
 
 FINAL = {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED}
+#: States a batch's rows are in while its worker owns them (``uncertain``: a lease expired while
+#: it was still sending; its answer still counts).
+OURS = (DeliveryStatus.SENDING, DeliveryStatus.UNCERTAIN)
 SEND_CHUNK = 50
 
 
@@ -77,11 +84,13 @@ class TickResult:
     lost_claims: int = 0
     released: int = 0
     uncertain: int = 0
+    recovered: int = 0
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in ("batches", "claimed", "sent", "failed", "skipped",
-                                               "delayed", "retried", "lost_claims", "released", "uncertain")}
+                                               "delayed", "retried", "lost_claims", "released", "uncertain",
+                                               "recovered")}
         data["reasons"] = dict(self.reasons)
         return data
 
@@ -123,7 +132,9 @@ def claim_batch(token: uuid.UUID, limit: int, now=None) -> int:
     """Claim up to ``limit`` due deliveries for ``token``; returns how many were claimed."""
     now = now or timezone.now()
     with transaction.atomic(using=_db().alias):
-        due = due_queryset(now).order_by("due_at", "id")
+        # Ordered by the index's own column only: with a tie-breaker the database must join and
+        # sort every due row before LIMIT (O(backlog) per batch; slow after downtime).
+        due = due_queryset(now).order_by("due_at")
         if _db().features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True, of=("self",))
         ids = list(due.values_list("id", flat=True)[:limit])
@@ -137,7 +148,10 @@ def claim_batch(token: uuid.UUID, limit: int, now=None) -> int:
 def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = None) -> TickResult:
     """One scheduler tick: send everything due, batch after batch, until done or out of time."""
     result = TickResult()
-    result.released, result.uncertain = recover_leases()
+    result.recovered = send_journal.recover(result)
+    released, uncertain = recover_leases()
+    result.released += released
+    result.uncertain += uncertain
     batch_size = batch_size or stepmail_settings.BATCH_SIZE
     deadline = time.monotonic() + (max_seconds if max_seconds is not None else stepmail_settings.TICK_SECONDS)
     compiled: dict[tuple, CompiledStep | Exception] = {}  # shared by the tick's batches
@@ -148,23 +162,27 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
             break
         result.batches += 1
         result.claimed += claimed
-        BatchSender(token, result, compiled).run()
+        BatchSender(token, result, compiled, deadline=deadline).run()
     return result
 
 
 class BatchSender:
     """Sends one claimed batch. Every query here is per batch or per chunk, never per mail."""
 
-    def __init__(self, token: uuid.UUID, result: TickResult, compiled: dict | None = None):
+    def __init__(self, token: uuid.UUID, result: TickResult, compiled: dict | None = None,
+                 deadline: float | None = None):
         self.token = token
         self.result = result
         self.compiled: dict[tuple, CompiledStep | Exception] = {} if compiled is None else compiled
         self.content_keys: dict[int, str] = {}
+        # time.monotonic() after which no more messages are handed over (the rest is released).
+        self.deadline = deadline
+        self.journal: send_journal.Journal | None = None
 
     # -- loading -----------------------------------------------------------------------------
-    def load(self) -> list[Delivery]:
+    def load(self, statuses=(DeliveryStatus.CLAIMED,)) -> list[Delivery]:
         deliveries = list(
-            Delivery.objects.filter(claim_token=self.token, status=DeliveryStatus.CLAIMED)
+            Delivery.objects.filter(claim_token=self.token, status__in=statuses)
             .select_related("enrollment__contact")
             .order_by("due_at", "id")
         )
@@ -326,21 +344,44 @@ class BatchSender:
             self.connection.open()
         except Exception:
             logger.exception("stepmail: could not open the mail connection; sending one by one")
+        self.journal = send_journal.Journal.open(self.token)
+        done = False
         try:
             for start in range(0, len(deliveries), SEND_CHUNK):
+                if self._out_of_time(time.monotonic()):
+                    self._release_rest()
+                    break
                 self.run_chunk(deliveries[start : start + SEND_CHUNK])
+            done = True
         finally:
+            if self.journal is not None:
+                # Kept after a failure: the next tick settles the batch from it.
+                self.journal.close(done=done)
             try:
                 self.connection.close()
             except Exception:  # pragma: no cover
                 logger.exception("stepmail: closing the mail connection failed")
 
+    def _out_of_time(self, now: float, started: float | None = None) -> bool:
+        """Past the tick's deadline, or half the lease since the chunk started: stop handing over,
+        so a live worker's rows never look abandoned to others (and q2 never kills it mid-send)."""
+        if self.deadline is not None and now >= self.deadline:
+            return True
+        return started is not None and now - started >= stepmail_settings.LEASE_SECONDS / 2
+
+    def _release_rest(self) -> None:
+        released = _retrying(lambda: Delivery.objects.filter(
+            claim_token=self.token, status=DeliveryStatus.CLAIMED
+        ).update(status=DeliveryStatus.SCHEDULED, claim_token=None, claimed_at=None))
+        self.result.released += released
+
     def run_chunk(self, chunk: list[Delivery]) -> None:
         now = timezone.now()
+        started = time.monotonic()
         ids = [d.pk for d in chunk]
-        moved = Delivery.objects.filter(
+        moved = _retrying(lambda: Delivery.objects.filter(
             pk__in=ids, claim_token=self.token, status=DeliveryStatus.CLAIMED
-        ).update(status=DeliveryStatus.SENDING, claimed_at=now)
+        ).update(status=DeliveryStatus.SENDING, claimed_at=now))
         if moved < len(ids):
             # Our lease expired and another worker took some of them: leave those alone.
             ours = set(
@@ -351,12 +392,25 @@ class BatchSender:
             self.result.lost_claims += len(ids) - len(ours)
             chunk = [d for d in chunk if d.pk in ours]
         outcomes: list[tuple[Delivery, Any]] = []
+        stopped = False
         for delivery in chunk:
+            if stopped or self._out_of_time(time.monotonic(), started):
+                stopped = True
+                outcomes.append((delivery, _Release()))
+                self.result.released += 1
+                continue
             prepared = self.prepare(delivery)
             if isinstance(prepared, (_Skip, _Release, _Defer, _Delay, SendOutcome)):
                 outcomes.append((delivery, prepared))
+            elif self.journal is not None and not self.journal.handing(delivery.pk):
+                stopped = True
+                outcomes.append((delivery, _Release()))
+                self.result.released += 1
             else:
-                outcomes.append((delivery, send(prepared)))
+                outcome = send(prepared)
+                if self.journal is not None:
+                    self.journal.answered(delivery.pk, outcome)
+                outcomes.append((delivery, outcome))
         self.record(outcomes)
 
     def record(self, outcomes: list[tuple[Delivery, Any]]) -> None:
@@ -383,7 +437,14 @@ class BatchSender:
                 self.result.delayed += 1
                 self.result.reasons[f"delayed:{outcome.reason}"] += 1
                 continue
-            if isinstance(outcome, _Skip):
+            if isinstance(outcome, Uncertain) or getattr(outcome, "uncertain", False):
+                # Handed over without a clear answer: maybe sent, so never resent by itself.
+                delivery.status = DeliveryStatus.UNCERTAIN
+                delivery.attempts += 1
+                delivery.reason = outcome.reason
+                delivery.error = getattr(outcome, "error", "")[:4000]
+                self.result.uncertain += 1
+            elif isinstance(outcome, _Skip):
                 delivery.status = DeliveryStatus.SKIPPED
                 delivery.reason = outcome.reason
                 if outcome.exit_enrollment:
@@ -414,26 +475,42 @@ class BatchSender:
             self.result.reasons[delivery.reason or delivery.status] += 1
             changed.append((delivery, delivery.status))
         exited = {pk for pks in exits.values() for pk in pks}
-        with transaction.atomic(using=_db().alias):
-            update_fields(
-                [d for d, _ in outcomes],
-                ["status", "claim_token", "claimed_at", "sent_at", "attempts", "esp_message_id",
-                 "esp_status", "reason", "error", "due_at", "subject", "to_email", "updated_at", "variant"],
-                using=_db().alias,
-            )
-            for reason, enrollment_ids in exits.items():
-                Enrollment.objects.filter(pk__in=enrollment_ids, status=EnrollmentStatus.ACTIVE).update(
-                    status=EnrollmentStatus.EXITED, exit_reason=reason, ended_at=now
+
+        def write() -> None:
+            with transaction.atomic(using=_db().alias):
+                # Compare-and-set on our token: rows someone else settled meanwhile (an erasure, a
+                # person settling an uncertain one) keep their decision and are not advanced.
+                written = [d for d, _ in outcomes]
+                updated = update_fields(
+                    written,
+                    ["status", "claim_token", "claimed_at", "sent_at", "attempts", "esp_message_id",
+                     "esp_status", "reason", "error", "due_at", "subject", "to_email", "updated_at", "variant"],
+                    using=_db().alias,
+                    only_if={"claim_token": self.token, "status": OURS},
                 )
-            finished = [d for d, _ in outcomes if d.status in FINAL and d.enrollment_id not in exited]
-            if finished:
-                # Staff may have cancelled or paused an enrollment while this batch was sending.
-                still_active = set(
-                    Enrollment.objects.filter(
-                        pk__in={d.enrollment_id for d in finished}, status=EnrollmentStatus.ACTIVE
-                    ).values_list("pk", flat=True)
-                )
-                self.advance([d for d in finished if d.enrollment_id in still_active], now)
+                if updated < len(written):
+                    # update_fields stamped one updated_at on all of them: ours are the rows wearing it.
+                    ours = set(Delivery.objects.filter(
+                        pk__in=[d.pk for d in written], updated_at=written[0].updated_at, claim_token=None
+                    ).values_list("pk", flat=True))
+                    written = [d for d in written if d.pk in ours]
+                for reason, enrollment_ids in exits.items():
+                    Enrollment.objects.filter(pk__in=enrollment_ids, status=EnrollmentStatus.ACTIVE).update(
+                        status=EnrollmentStatus.EXITED, exit_reason=reason, ended_at=now
+                    )
+                finished = [d for d in written if d.status in FINAL and d.enrollment_id not in exited]
+                if finished:
+                    # Staff may have cancelled or paused an enrollment while this batch was sending.
+                    still_active = set(
+                        Enrollment.objects.filter(
+                            pk__in={d.enrollment_id for d in finished}, status=EnrollmentStatus.ACTIVE
+                        ).values_list("pk", flat=True)
+                    )
+                    self.advance([d for d in finished if d.enrollment_id in still_active], now)
+
+        # What the backend answered is known only here: losing it to a dropped database
+        # connection would turn sent mail into uncertain mail, so reconnect and write again.
+        _retrying(write)
         transaction.on_commit(lambda: _announce(changed), using=_db().alias)
 
     def advance(self, finished: list[Delivery], now) -> None:
@@ -474,7 +551,16 @@ class _Skip:
 
 @dataclass
 class _Release:
-    """Not sent and not counted: back to ``scheduled`` as it was."""
+    """Not sent and not counted: back to ``scheduled`` as it was (a paused enrollment, or not
+    handed over after all because the tick ran out of time)."""
+
+
+@dataclass
+class Uncertain:
+    """Handed to the backend, answer unknown (its worker stopped): never resent by itself."""
+
+    reason: str
+    error: str = ""
 
 
 @dataclass
@@ -490,6 +576,23 @@ def message_id(delivery: Delivery, domain: str) -> str:
     different one for every other mail, on this install or any other."""
     digest = salted_hmac("stepmail.message-id", f"{delivery.pk}:{delivery.created_at.isoformat()}").hexdigest()
     return f"<stepmail.{delivery.pk}.{digest[:16]}@{domain}>"
+
+
+def _retrying(write, attempts: int = 3):
+    """Run ``write`` (idempotent database work), reconnecting if the connection was lost.
+
+    Only outside a transaction: inside one the work is not ours to repeat.
+    """
+    db = _db()
+    for attempt in range(attempts):
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if attempt == attempts - 1 or db.in_atomic_block:
+                raise
+            logger.warning("stepmail: database connection lost; reconnecting", exc_info=True)
+            db.close()
+            time.sleep(0.2 * 2**attempt)
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -24,6 +24,8 @@ SCHEDULES = [
     # Hourly, so each customer's own midnight is seen whatever their time zone.
     ScheduleSpec("scan_dates", "stepmail_plugin.tasks.scan_dates", 60),
     ScheduleSpec("scan_dormant", "stepmail_plugin.tasks.scan_dormant", 24 * 60),
+    # Daily; does nothing unless STEPMAIL["DELIVERY_RETENTION_DAYS"] is set.
+    ScheduleSpec("retention", "stepmail_plugin.tasks.prune_delivery_logs", 24 * 60),
 ]
 
 

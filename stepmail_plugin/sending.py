@@ -13,8 +13,10 @@ from anymail.exceptions import (
     AnymailInvalidAddress,
     AnymailRecipientsRefused,
 )
+import requests
 from anymail.message import AnymailMessage
 from django.core.mail import get_connection
+from urllib3.exceptions import NewConnectionError
 
 from .conf import stepmail_settings
 
@@ -30,6 +32,9 @@ class SendOutcome:
     permanent: bool = False
     reason: str = ""
     error: str = ""
+    #: The request reached the ESP but no clear answer came back (e.g. a read timeout): it may
+    #: have been accepted, so it must not be retried automatically.
+    uncertain: bool = False
 
 
 def open_connection():
@@ -75,6 +80,8 @@ def send(message: AnymailMessage) -> SendOutcome:
         # A settings mistake: keep the mail and retry once the operator fixes it.
         return SendOutcome(False, reason="configuration", error=_describe(error))
     except AnymailAPIError as error:
+        if _maybe_delivered(error):
+            return SendOutcome(False, reason="esp_no_answer", error=_describe(error), uncertain=True)
         code = getattr(error, "status_code", None)
         permanent = code is not None and 400 <= code < 500 and code not in (408, 409, 425, 429)
         return SendOutcome(False, permanent=permanent, reason=f"esp_{code or 'error'}", error=_describe(error))
@@ -100,6 +107,41 @@ def send(message: AnymailMessage) -> SendOutcome:
         return SendOutcome(False, reason="not_sent", error="The mail backend sent nothing.")
     # Plain Django backends give no id: use our own Message-ID header.
     return SendOutcome(True, message.extra_headers.get("Message-ID", ""), "sent")
+
+
+def _maybe_delivered(error: BaseException) -> bool:
+    """Whether a failed API call may still have been accepted by the ESP.
+
+    anymail's HTTP backends raise an error that is also the ``requests`` exception. A request
+    that timed out while waiting for the answer, or whose connection broke after it was sent,
+    may have been processed; one whose connection was never made was not.
+    """
+    if not isinstance(error, requests.RequestException):
+        return False
+    if isinstance(error, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return False
+    if isinstance(error, (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
+        return True
+    if isinstance(error, requests.ConnectionError):
+        # Refused or unresolvable: nothing was sent. Anything else broke an open connection.
+        return not _caused_by(error, NewConnectionError)
+    return False
+
+
+def _caused_by(error: BaseException, kind: type) -> bool:
+    seen: set[int] = set()
+    stack: list[object] = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen or current is None:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return True
+        if isinstance(current, BaseException):
+            stack += [current.__cause__, current.__context__, *current.args]
+        stack.append(getattr(current, "reason", None))
+    return False
 
 
 def _describe(error: BaseException) -> str:

@@ -60,3 +60,10 @@ def scan_dormant(**kwargs: Any) -> dict[str, Any]:
     from .triggers.dates import scan_dormant as run
 
     return run()
+
+
+def prune_delivery_logs(**kwargs: Any) -> dict[str, int]:
+    """Apply STEPMAIL["DELIVERY_RETENTION_DAYS"]. Scheduled daily by stepmail_setup."""
+    from .privacy import prune_delivery_logs as run
+
+    return run(**kwargs)

@@ -1,5 +1,10 @@
 """Signed tokens for links that carry identity. One salt per purpose, so a token made for one
-link (say, a click) is worthless for another (say, unsubscribe)."""
+link (say, a click) is worthless for another (say, unsubscribe).
+
+Tokens are Django ``signing`` values: the payload (ids, never an address or a URL) readable but
+not alterable without ``SECRET_KEY``, and a timestamp, so each purpose can expire
+(``STEPMAIL["TOKEN_MAX_AGE"]``). Any change to a token makes it invalid.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,42 @@ from typing import Any
 
 from django.core import signing
 
+from .conf import DEFAULTS, stepmail_settings
+
 UNSUBSCRIBE = "unsubscribe"
 #: Click redirects and the open pixel of one mail.
 TRACK = "track"
-#: A survey link: who answers (contact, delivery, page).
+PREFERENCES = "preferences"
+WEB_VERSION = "web_version"
 SURVEY = "survey"
-#: "View in browser": which mail to show.
-WEB_VERSION = "webversion"
+
+_DEFAULT_AGE = object()
 
 
 def make_token(purpose: str, payload: Any) -> str:
+    """A URL-safe token carrying ``payload`` (plain JSON values) for links of ``purpose``."""
     # Uncompressed: our payloads are a few ids, which zlib only makes longer (read_token reads both).
     return signing.dumps(payload, salt=f"stepmail.{purpose}")
 
 
-def read_token(purpose: str, token: str, max_age: float | None = None) -> Any:
-    """The payload of ``token``; raises ``signing.BadSignature`` if it was altered or is foreign."""
-    return signing.loads(token, salt=f"stepmail.{purpose}", max_age=max_age)
+def max_age_for(purpose: str) -> float | None:
+    """Seconds a token of ``purpose`` stays valid (None: no expiry), from the settings."""
+    ages = {**DEFAULTS["TOKEN_MAX_AGE"], **(stepmail_settings.TOKEN_MAX_AGE or {})}
+    return ages.get(purpose)
+
+
+def read_token(purpose: str, token: str, max_age: Any = _DEFAULT_AGE) -> Any:
+    """The payload of ``token``.
+
+    Raises ``signing.BadSignature`` if it was altered, made for another purpose or with another
+    key, and its subclass ``signing.SignatureExpired`` if it is older than ``max_age`` seconds
+    (default: the purpose's ``TOKEN_MAX_AGE``).
+    """
+    if max_age is _DEFAULT_AGE:
+        max_age = max_age_for(purpose)
+    try:
+        return signing.loads(token, salt=f"stepmail.{purpose}", max_age=max_age)
+    except signing.BadSignature:
+        raise
+    except Exception as error:  # a valid signature over something we never wrote
+        raise signing.BadSignature(f"Malformed token: {type(error).__name__}") from error

@@ -1,6 +1,8 @@
 """Settings for the test suite: Oscar + Wagtail + stepmail_plugin.
 
 ``DATABASE_URL`` selects the database (default: a SQLite file, so concurrent tests can share it).
+``REDIS_URL`` (e.g. ``redis://127.0.0.1:6379/5``) selects django-q2's Redis broker instead of its
+ORM broker, for the tests that run real q2 clusters.
 """
 
 import os
@@ -170,6 +172,9 @@ STEPMAIL = {
 # Basic auth anymail's webhooks require (tests post with it; see tests/test_tracking_webhooks.py).
 ANYMAIL = {"WEBHOOK_SECRET": "esp:webhook-secret"}
 Q_CLUSTER = {"name": "stepmail-tests", "orm": "default", "sync": True, "timeout": 60, "retry": 120}
+if os.environ.get("REDIS_URL"):
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING = {
     "version": 1,

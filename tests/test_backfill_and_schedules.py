@@ -91,6 +91,7 @@ def test_setup_creates_a_schedule_per_scan():
         "stepmail.dispatch": "stepmail_plugin.tasks.dispatch_due",
         "stepmail.tracking": "stepmail_plugin.tasks.tracking_maintenance",
         "stepmail.vouchers": "stepmail_plugin.tasks.cleanup_vouchers",
+        "stepmail.retention": "stepmail_plugin.tasks.prune_delivery_logs",
         "stepmail.scan_baskets": "stepmail_plugin.tasks.scan_baskets",
         "stepmail.scan_browsing": "stepmail_plugin.tasks.scan_browsing",
         "stepmail.scan_dates": "stepmail_plugin.tasks.scan_dates",

@@ -24,6 +24,10 @@ _RELATIVE_URL = re.compile(r'((?:href|src)=")(/(?!/))')
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if any(c in text for c in "\r\n\x0b\x0c\x85\u2028\u2029") else text
+
+
 def inline_css(html: str) -> str:
     return _inliner.inline(html)
 
@@ -113,8 +117,9 @@ class CompiledStep:
     def render(self, values: dict[str, str], recipient_ctx: RenderContext | None = None) -> RenderedMail:
         """The mail for one recipient. ``values`` are plain strings (see rendering.context)."""
         values = dict(values)
-        values["subject"] = self.subject.render(values)
-        values["preheader"] = self.preheader.render(values)
+        # Header text: a line break from a customer's value must not start a new header.
+        values["subject"] = _one_line(self.subject.render(values))
+        values["preheader"] = _one_line(self.preheader.render(values))
         html_slots: dict[int, str] = {}
         text_slots: dict[int, str] = {}
         if self.personalized:
