@@ -212,6 +212,9 @@ STEPMAIL = {
     },
 }
 
+# anymail's tracking webhooks (/anymail/<esp>/tracking/) check this "user:password" (basic auth).
+ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "example:change-me")}
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LOGGING = {

@@ -16,6 +16,8 @@ urlpatterns = [
     # Oscar's header has a language switcher that posts to Django's set_language view.
     path("i18n/", include("django.conf.urls.i18n")),
     path("stepmail/", include("stepmail_plugin.urls")),
+    # ESP tracking webhooks (opens, clicks, bounces…): anymail's views behind ANYMAIL["WEBHOOK_SECRET"].
+    path("anymail/", include("stepmail_plugin.tracking.webhook_urls")),
     path("shop/", include(apps.get_app_config("oscar").urls[0])),
 ]
 # Uploaded images (Wagtail, Oscar) in development; static files are served by runserver itself.
