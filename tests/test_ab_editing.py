@@ -7,7 +7,8 @@ from stepmail_plugin.models import StepEmailPage, StepVariant
 
 from .factories import make_sequence, wagtail_root
 
-pytestmark = pytest.mark.django_db
+# These tests read English labels; the shop itself stays Japanese.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_the_step_editor_shows_the_ab_panel_and_saves_variants_with_the_revision(client):

@@ -23,7 +23,8 @@ from stepmail_plugin.tracking.variants import choose_variant
 
 from .factories import make_sequence, paragraph, place_order
 
-pytestmark = pytest.mark.django_db
+# These tests read English labels; the shop itself stays Japanese.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def step_with_variant(settings, *, weight=1, auto_promote=False, **variant_fields):

@@ -143,6 +143,7 @@ def test_preview_permissions(client, scenario):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("english")
 def test_test_send_of_a_step_and_of_a_whole_sequence(client, scenario):
     order(scenario["shirt"], guest_email="guest@example.jp")
     Delivery.objects.all().delete()
@@ -168,6 +169,7 @@ def test_test_send_of_a_step_and_of_a_whole_sequence(client, scenario):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("english")
 def test_test_send_uses_the_latest_draft(client, scenario):
     step = scenario["thanks"]
     step.subject = "下書きの件名"
@@ -178,6 +180,7 @@ def test_test_send_uses_the_latest_draft(client, scenario):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("english")
 def test_the_web_version_link_shows_the_mail_that_was_sent(client, scenario):
     order(scenario["shirt"], user=make_user())
     dispatch_due()
@@ -192,6 +195,7 @@ def test_the_web_version_link_shows_the_mail_that_was_sent(client, scenario):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("english")
 def test_publishing_shows_errors_as_form_errors_and_drafts_may_be_incomplete(client, scenario):
     client.force_login(superuser())
     step = scenario["cross_sell"]
@@ -224,6 +228,7 @@ def test_publishing_shows_errors_as_form_errors_and_drafts_may_be_incomplete(cli
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("english")
 def test_saving_warns_about_long_subjects_missing_alt_text_and_clipping(client, scenario, settings):
     client.force_login(superuser())
     step = scenario["thanks"]

@@ -13,6 +13,9 @@ from stepmail_plugin.models import SequencePage
 from .builders import make_product, order_of
 from .factories import make_sequence
 
+# These tests read English labels; the shop itself stays Japanese.
+pytestmark = pytest.mark.usefixtures("english")
+
 
 @pytest.fixture
 def editor(client):

@@ -27,7 +27,8 @@ from stepmail_plugin.reports.funnel import sequence_report
 
 from .factories import make_sequence, wagtail_root
 
-pytestmark = pytest.mark.django_db
+# These tests read English labels; the shop itself stays Japanese.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 SVG = "{http://www.w3.org/2000/svg}"
 
 

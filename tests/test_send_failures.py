@@ -87,6 +87,7 @@ def test_transient_errors_give_up_after_max_attempts(flaky_esp, settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("english")
 def test_a_step_that_cannot_render_is_recorded_and_does_not_stop_others():
     broken = make_sequence("壊れたシナリオ", steps=[{"subject": "壊れた件名", "delay": 0}])
     make_sequence("正常なシナリオ", steps=[{"subject": "正常", "delay": 0}])

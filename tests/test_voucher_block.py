@@ -54,7 +54,7 @@ def test_each_recipient_gets_their_own_single_use_code_with_its_expiry(shirt):
     codes = [code_in(m) for m in mail.outbox]
     assert len(set(codes)) == 3 and all(c.startswith("THANKS-") for c in codes)
     html, text = mail.outbox[0].alternatives[0][0], mail.outbox[0].body
-    assert "10% off" in html
+    assert "10%オフ" in html  # the offer, in the shop's language (Japanese)
     assert "お客様様だけのクーポンです" in html
     assert f"{codes[0]}" in text
     for code in codes:

@@ -134,6 +134,7 @@ def test_the_same_form_with_allowed_merge_fields_publishes():
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("english")
 def test_preview_of_content_that_bypassed_validation_shows_the_error_not_the_secret(rf):
     sequence = make_sequence(steps=[{"subject": "件名", "delay": 0}])
     StepEmailPage.objects.child_of(sequence).update(subject="{{ settings.SECRET_KEY }}<script>")
