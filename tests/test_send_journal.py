@@ -9,7 +9,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from stepmail_plugin import journal
-from stepmail_plugin.dispatch import BatchSender, TickResult, claim_batch, dispatch_due
+from stepmail_plugin.dispatch import TickResult, claim_batch, dispatch_due
 from stepmail_plugin.models import Delivery, DeliveryStatus
 
 from .factories import make_sequence, place_order

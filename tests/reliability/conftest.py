@@ -35,6 +35,11 @@ postgres_only = pytest.mark.skipif(
     reason="several processes writing at once: run on PostgreSQL (DATABASE_URL=postgres://…), the "
     "database stepmail is scaled out on; SQLite serialises writers",
 )
+server_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="a database server that drops a connection: run on PostgreSQL (DATABASE_URL=postgres://…); "
+    "SQLite is a file, there is no connection to lose",
+)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -5,10 +5,10 @@ import pytest
 
 from stepmail_plugin.models import Delivery, DeliveryStatus
 
-from .conftest import finish, make_due, postgres_only, report, start_dispatch, statuses
+from .conftest import finish, make_due, report, server_only, start_dispatch, statuses
 
 
-@postgres_only
+@server_only
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("drop_after", [30, 50], ids=["mid-chunk", "end-of-chunk"])
 def test_connection_dropped_mid_batch(esp, worker_env, drop_after):
