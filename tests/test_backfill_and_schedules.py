@@ -96,7 +96,6 @@ def test_setup_creates_a_schedule_per_scan():
         "stepmail.scan_browsing": "stepmail_plugin.tasks.scan_browsing",
         "stepmail.scan_dates": "stepmail_plugin.tasks.scan_dates",
         "stepmail.scan_dormant": "stepmail_plugin.tasks.scan_dormant",
-        "stepmail.retention": "stepmail_plugin.tasks.prune_delivery_logs",
     }
     assert Schedule.objects.get(name="stepmail.scan_dormant").minutes == 24 * 60
 
