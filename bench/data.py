@@ -96,7 +96,10 @@ def step_body(image) -> tuple[list[tuple[str, Any]], list[str]]:
     body.append(("button", {"text": "{{ first_name|default:\"お客様\" }}様のマイページへ",
                             "url": "https://shop.example.jp/accounts/"}))
     if "products" in names:
-        body.append(("products", _block_default("products")))
+        products_value = _block_default("products")
+        # No hand-picked products: recommendations and best sellers fill the block.
+        products_value["products"] = StepBodyBlock.base_blocks["products"].child_blocks["products"].to_python([])
+        body.append(("products", products_value))
     else:
         body.append(("divider", None))
         notes.append("no products block in StepBodyBlock: a divider stands in for it")
@@ -248,8 +251,8 @@ def bulk_enrollments_sql(sequences: list[tuple[SequencePage, list[StepEmailPage]
         for sequence, steps in sequences:
             cursor.execute(
                 "INSERT INTO stepmail_enrollment (sequence_id, contact_id, trigger, key, object_id, anchor_at,"
-                " status, exit_reason, context, created_at)"
-                " SELECT %s, c.id, %s, '', '', %s, 'active', '', '{}', %s FROM stepmail_contact c"
+                " status, exit_reason, context, created_at, holdout)"
+                " SELECT %s, c.id, %s, '', '', %s, 'active', '', '{}', %s, FALSE FROM stepmail_contact c"
                 " WHERE c.email LIKE 'idle%%'",
                 [sequence.pk, sequence.trigger, now - timedelta(days=1), now],
             )
