@@ -11,6 +11,7 @@ class StepmailConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers system checks)
         from . import live
+        from .commerce import cache as catalogue_cache
         from .tracking import events as tracking_events
         from .triggers import accounts, browsing, forms, orders
 
@@ -19,4 +20,5 @@ class StepmailConfig(AppConfig):
         browsing.connect()
         forms.connect()
         live.connect()
+        catalogue_cache.connect()
         tracking_events.connect()

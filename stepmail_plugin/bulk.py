@@ -90,10 +90,20 @@ def update_fields(
         return cursor.rowcount if only_if else len(objects)
 
 
-def insert_ignoring_conflicts(objects: Sequence[Model], *, using: str = "default") -> int:
+def insert_ignoring_conflicts(
+    objects: Sequence[Model],
+    *,
+    using: str = "default",
+    only_if_exists: tuple[type[Model], str, Mapping[str, Any]] | None = None,
+) -> int:
     """Insert new objects (all of one model, primary keys from the database), skipping rows that
     break a unique constraint — ``bulk_create(ignore_conflicts=True)`` without its per-value
-    overhead. Primary keys are not set on the objects. Returns how many objects were given."""
+    overhead. Primary keys are not set on the objects. Returns how many objects were given.
+
+    ``only_if_exists=(Model, "fk_attname", {"field": value})`` inserts a row only if the row of
+    ``Model`` its foreign key points to still has those values (checked by the same statement,
+    e.g. "only for enrollments that are still active").
+    """
     if not objects:
         return 0
     connection = connections[using]
@@ -102,14 +112,32 @@ def insert_ignoring_conflicts(objects: Sequence[Model], *, using: str = "default
     quote = connection.ops.quote_name
     ops = connection.ops
     columns = ", ".join(quote(field.column) for field in concrete)
-    placeholders = ", ".join(["%s"] * len(concrete))
     suffix = ops.on_conflict_suffix_sql(concrete, OnConflict.IGNORE, None, None) or ""
-    sql = (
-        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns}) "
-        f"VALUES ({placeholders}) {suffix}"
-    ).strip()
+    insert = f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns})"
     preparer = _Preparer(concrete, connection, add=True)
     params = [preparer.row(obj) for obj in objects]
+    if only_if_exists is None:
+        placeholders = ", ".join(["%s"] * len(concrete))
+        sql = f"{insert} VALUES ({placeholders}) {suffix}"
+    else:
+        model, attname, expected = only_if_exists
+        target = model._meta
+        # INSERT … SELECT takes its types from the select list: on PostgreSQL each value is cast
+        # to its column's type (a bare parameter would be text).
+        typed = connection.vendor == "postgresql"
+        values = ", ".join(f"CAST(%s AS {field.db_type(connection)})" if typed else "%s" for field in concrete)
+        conditions = [f"{quote(target.pk.column)} = %s"]
+        extra: list[Any] = []
+        for name, value in expected.items():
+            field = target.get_field(name)
+            conditions.append(f"{quote(field.column)} = %s")
+            extra.append(field.get_db_prep_value(value, connection))
+        index = [f.attname for f in concrete].index(attname)
+        sql = (
+            f"{insert} SELECT {values} WHERE EXISTS (SELECT 1 FROM {quote(target.db_table)} "
+            f"WHERE {' AND '.join(conditions)}) {suffix}"
+        )
+        params = [row + [row[index], *extra] for row in params]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(sql.strip(), params)
     return len(objects)

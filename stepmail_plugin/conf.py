@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     # at most. 0 turns the cache off (see docs/performance.md).
     "LIVE_CACHE_SECONDS": 60,
     "LIVE_CACHE_ALIAS": "default",
+    # The dispatcher keeps catalogue data (products, prices, stock, pictures, recommendations,
+    # best sellers) between batches for at most this many seconds; any product or stock change
+    # clears it (in other processes through LIVE_CACHE_ALIAS when that cache is shared). 0: off.
+    "CATALOGUE_CACHE_SECONDS": 60,
     # Own click tracking (signed redirects) and open pixel, for backends without ESP tracking.
     # None: on when the step-mail backend is not an anymail ESP (e.g. plain SMTP). See docs/metrics.md.
     "TRACK_CLICKS": None,

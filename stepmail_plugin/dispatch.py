@@ -131,18 +131,39 @@ def due_queryset(now):
 def claim_batch(token: uuid.UUID, limit: int, now=None) -> int:
     """Claim up to ``limit`` due deliveries for ``token``; returns how many were claimed."""
     now = now or timezone.now()
-    with transaction.atomic(using=_db().alias):
-        # Ordered by the index's own column only: with a tie-breaker the database must join and
-        # sort every due row before LIMIT (O(backlog) per batch; slow after downtime).
-        due = due_queryset(now).order_by("due_at")
-        if _db().features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        ids = list(due.values_list("id", flat=True)[:limit])
-        if not ids:
-            return 0
-        return Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SCHEDULED).update(
-            status=DeliveryStatus.CLAIMED, claim_token=token, claimed_at=now
-        )
+    db = _db()
+    # Ordered by the index's own column only: with a tie-breaker the database must join and
+    # sort every due row before LIMIT (O(backlog) per batch; slow after downtime).
+    due = due_queryset(now).order_by("due_at")
+    claim = {"status": DeliveryStatus.CLAIMED, "claim_token": token, "claimed_at": now}
+    if not db.features.allow_sliced_subqueries_with_in:
+        with transaction.atomic(using=db.alias):
+            ids = list(due.values_list("id", flat=True)[:limit])
+            if not ids:
+                return 0
+            return Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SCHEDULED).update(**claim)
+    # One statement: UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) AND the row
+    # is still scheduled — the compare-and-set, so two workers never hold the same delivery.
+    if db.features.has_select_for_update_skip_locked:
+        with transaction.atomic(using=db.alias):
+            locked = due.select_for_update(skip_locked=True, of=("self",)).values("id")[:limit]
+            return Delivery.objects.filter(id__in=locked, status=DeliveryStatus.SCHEDULED).update(**claim)
+    return Delivery.objects.filter(id__in=due.values("id")[:limit], status=DeliveryStatus.SCHEDULED).update(**claim)
+
+
+@dataclass
+class Tick:
+    """What the batches of one tick share: compiled steps, parsed step bodies and the brand.
+
+    Steps are still loaded for every batch, and compiled steps and bodies are keyed by the content
+    loaded, so a step published between two batches goes out in its new form from the next one.
+    """
+
+    compiled: dict[tuple, Any] = field(default_factory=dict)
+    bodies: dict[tuple[int, str], Any] = field(default_factory=dict)
+    brand: dict[str, Any] | None = None
+    #: A/B variants and promoted winners of the steps seen (tracking.batch.BatchTracking).
+    variants: dict[str, Any] = field(default_factory=dict)
 
 
 def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = None) -> TickResult:
@@ -154,7 +175,7 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
     result.uncertain += uncertain
     batch_size = batch_size or stepmail_settings.BATCH_SIZE
     deadline = time.monotonic() + (max_seconds if max_seconds is not None else stepmail_settings.TICK_SECONDS)
-    compiled: dict[tuple, CompiledStep | Exception] = {}  # shared by the tick's batches
+    tick = Tick()  # shared by the tick's batches
     while time.monotonic() < deadline:
         token = uuid.uuid4()
         claimed = claim_batch(token, batch_size)
@@ -162,7 +183,7 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
             break
         result.batches += 1
         result.claimed += claimed
-        BatchSender(token, result, compiled, deadline=deadline).run()
+        BatchSender(token, result, deadline=deadline, tick=tick).run()
     return result
 
 
@@ -170,10 +191,13 @@ class BatchSender:
     """Sends one claimed batch. Every query here is per batch or per chunk, never per mail."""
 
     def __init__(self, token: uuid.UUID, result: TickResult, compiled: dict | None = None,
-                 deadline: float | None = None):
+                 deadline: float | None = None, tick: Tick | None = None):
         self.token = token
         self.result = result
-        self.compiled: dict[tuple, CompiledStep | Exception] = {} if compiled is None else compiled
+        self.tick = tick or Tick()
+        if compiled is not None:
+            self.tick.compiled = compiled
+        self.compiled: dict[tuple, CompiledStep | Exception] = self.tick.compiled
         self.content_keys: dict[int, str] = {}
         # time.monotonic() after which no more messages are handed over (the rest is released).
         self.deadline = deadline
@@ -187,26 +211,51 @@ class BatchSender:
             .order_by("due_at", "id")
         )
         enrollments = [d.enrollment for d in deliveries]
-        self.steps = StepEmailPage.objects.in_bulk({d.step_id for d in deliveries if d.step_id})
         self.sequences = SequencePage.objects.in_bulk({e.sequence_id for e in enrollments})
+        self.steps, self.following = self._load_steps({d.step_id for d in deliveries if d.step_id})
+        self._share_bodies()
         self.suppressions = SuppressionIndex(e.contact.email for e in enrollments)
         self.objects = self._load_objects(enrollments)
-        self.following = self._load_following_steps()
         for enrollment in enrollments:  # due_at_for reads it: no query per mail
             enrollment.sequence = self.sequences[enrollment.sequence_id]
         self.gate = SendGate(deliveries, self.sequences, self.steps, self.objects)
-        self.base_url = brand_module.base_url()
-        self.brand = brand_module.brand()
-        self.from_email = brand_module.from_email(self.brand)
-        self.reply_to = brand_module.reply_to(self.brand)
-        self.domain = (self.from_email.rsplit("@", 1)[-1].strip("> ") or "localhost")
-        # reverse() once per batch: each recipient's unsubscribe URL is this prefix, a token, this suffix.
-        prefix, _, suffix = reverse("stepmail:unsubscribe", args=["TOKEN"]).rpartition("TOKEN")
-        self.unsubscribe_url = (self.base_url + prefix, suffix)
-        self.tracking = BatchTracking(self.steps, self.base_url)
+        if self.tick.brand is None:  # once per tick: brand settings rarely change mid-tick
+            base_url = brand_module.base_url()
+            brand = brand_module.brand(link_base=base_url)
+            from_email = brand_module.from_email(brand)
+            # reverse() once: each recipient's unsubscribe URL is this prefix, a token, this suffix.
+            prefix, _, suffix = reverse("stepmail:unsubscribe", args=["TOKEN"]).rpartition("TOKEN")
+            self.tick.brand = {
+                "base_url": base_url,
+                "brand": brand,
+                "from_email": from_email,
+                "reply_to": brand_module.reply_to(brand),
+                "domain": from_email.rsplit("@", 1)[-1].strip("> ") or "localhost",
+                "unsubscribe_url": (base_url + prefix, suffix),
+            }
+        shared = self.tick.brand
+        self.base_url = shared["base_url"]
+        self.brand = shared["brand"]
+        self.from_email = shared["from_email"]
+        self.reply_to = shared["reply_to"]
+        self.domain = shared["domain"]
+        self.unsubscribe_url = shared["unsubscribe_url"]
+        self.tracking = BatchTracking(self.steps, self.base_url, known=self.tick.variants)
         # Personalised blocks load their data for the whole batch (rendering/batch.py).
         self.prepared = prepare_deliveries(self, deliveries)
         return deliveries
+
+    def _share_bodies(self) -> None:
+        """Give each step the body parsed by an earlier batch of the tick when its content is the
+        same: no queries for its images and pages, and personalised blocks keep one identity
+        between the batch's preparation and the compiled step that renders them."""
+        for step in self.steps.values():
+            content = self.content_keys[step.pk] = json.dumps(
+                [step.subject, step.preheader, list(step.body.raw_data)], sort_keys=True, default=str
+            )
+            body = self.tick.bodies.setdefault((step.pk, content), step.body)
+            if body is not step.body:
+                step.__dict__["body"] = body  # what StreamField's descriptor would store
 
     def _load_objects(self, enrollments: list[Enrollment]) -> dict[tuple[int, str], Any]:
         wanted: dict[int, set[str]] = defaultdict(set)
@@ -222,32 +271,31 @@ class BatchSender:
                 found[(type_id, str(obj.pk))] = obj
         return found
 
-    def _load_following_steps(self) -> dict[int, list[StepEmailPage]]:
-        """Every step of the batch's sequences, in tree order (one query)."""
-        if not self.sequences:
-            return {}
-        condition = Q()
-        for sequence in self.sequences.values():
-            condition |= Q(path__startswith=sequence.path, depth=sequence.depth + 1)
-        by_path = {s.path: s.pk for s in self.sequences.values()}
+    def _load_steps(self, wanted: set[int]) -> tuple[dict[int, StepEmailPage], dict[int, list[StepEmailPage]]]:
+        """The batch's steps, and every step of the batch's sequences in tree order (for the
+        next step of each enrollment): one query, the batch's steps being among the latter."""
         steps: dict[int, list[StepEmailPage]] = defaultdict(list)
-        for step in StepEmailPage.objects.filter(condition).order_by("path").only(
-            "id", "path", "depth", "live", *STEP_TIMING_FIELDS
-        ):
-            sequence_id = by_path.get(step.path[: -StepEmailPage.steplen])
-            if sequence_id is not None:
-                steps[sequence_id].append(step)
-        return steps
+        found: dict[int, StepEmailPage] = {}
+        if self.sequences:
+            condition = Q()
+            for sequence in self.sequences.values():
+                condition |= Q(path__startswith=sequence.path, depth=sequence.depth + 1)
+            by_path = {s.path: s.pk for s in self.sequences.values()}
+            for step in StepEmailPage.objects.filter(condition).order_by("path"):
+                sequence_id = by_path.get(step.path[: -StepEmailPage.steplen])
+                if sequence_id is not None:
+                    steps[sequence_id].append(step)
+                    found[step.pk] = step
+        missing = wanted - set(found)
+        if missing:  # deleted, or moved out of its sequence
+            found.update(StepEmailPage.objects.in_bulk(missing))
+        return {pk: found[pk] for pk in wanted if pk in found}, steps
 
     # -- deciding and rendering --------------------------------------------------------------
     def compiled_step(self, step: StepEmailPage, language: str, is_marketing: bool, variant=None, sequence=None):
-        # Keyed by the content as loaded for this batch, so a step published between two batches
-        # of one tick is compiled again.
-        content = self.content_keys.get(step.pk)
-        if content is None:
-            content = self.content_keys[step.pk] = json.dumps(
-                [step.subject, step.preheader, list(step.body.raw_data)], sort_keys=True, default=str
-            )
+        # Keyed by the content as loaded for this batch (_share_bodies), so a step published
+        # between two batches of one tick is compiled again.
+        content = self.content_keys[step.pk]
         key = (step.pk, language, is_marketing, content, variant.pk if variant is not None else None)
         if key not in self.compiled:
             try:
@@ -500,13 +548,9 @@ class BatchSender:
                     )
                 finished = [d for d in written if d.status in FINAL and d.enrollment_id not in exited]
                 if finished:
-                    # Staff may have cancelled or paused an enrollment while this batch was sending.
-                    still_active = set(
-                        Enrollment.objects.filter(
-                            pk__in={d.enrollment_id for d in finished}, status=EnrollmentStatus.ACTIVE
-                        ).values_list("pk", flat=True)
-                    )
-                    self.advance([d for d in finished if d.enrollment_id in still_active], now)
+                    # Staff may have cancelled or paused an enrollment while this batch was sending:
+                    # advance() only touches enrollments that are still active.
+                    self.advance(finished, now)
 
         # What the backend answered is known only here: losing it to a dropped database
         # connection would turn sent mail into uncertain mail, so reconnect and write again.
@@ -514,7 +558,8 @@ class BatchSender:
         transaction.on_commit(lambda: _announce(changed), using=_db().alias)
 
     def advance(self, finished: list[Delivery], now) -> None:
-        """Schedule each enrollment's next step, or complete the enrollment."""
+        """Schedule each enrollment's next step, or complete the enrollment — for enrollments
+        that are still active (staff may have paused or cancelled one meanwhile)."""
         following: list[Delivery] = []
         completed: list[int] = []
         for delivery in finished:
@@ -529,7 +574,10 @@ class BatchSender:
                          due_at=due_at_for(enrollment, nxt))
             )
         if following:
-            insert_ignoring_conflicts(following, using=_db().alias)
+            insert_ignoring_conflicts(
+                following, using=_db().alias,
+                only_if_exists=(Enrollment, "enrollment_id", {"status": EnrollmentStatus.ACTIVE}),
+            )
         if completed:
             Enrollment.objects.filter(pk__in=completed, status=EnrollmentStatus.ACTIVE).update(
                 status=EnrollmentStatus.COMPLETED, exit_reason="last_step", ended_at=now

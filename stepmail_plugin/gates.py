@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .conf import stepmail_settings
-from .entry import is_order, load_rule_lists
+from .entry import RuleLists, is_order
 from .models import Delivery, DeliveryStatus, EnrollmentStatus, SequenceKind
 from .models.rules import SendCondition
 from .scheduling import SendWindow, cap_release, due_at_for, parse_caps, zone_for
@@ -60,7 +60,15 @@ class SendGate:
         self.caps = parse_caps(stepmail_settings.FREQUENCY_CAPS)
         self.max_cap_delay = timedelta(hours=stepmail_settings.FREQUENCY_CAP_MAX_DELAY_HOURS or 0)
         enrollments = {d.enrollment_id: d.enrollment for d in deliveries}
-        self.exit_products = load_rule_lists(list(sequences), exits=True)
+        # Exit products of every sequence, kept with the live-sequence cache (live.py; any page
+        # change clears it): usually no query.
+        from .exits import purchase_exit_rules
+
+        _any_purchase, by_product = purchase_exit_rules()
+        self.exit_products: dict[int, RuleLists] = defaultdict(RuleLists)
+        for sequence_id in sequences:
+            if by_product.get(sequence_id):
+                self.exit_products[sequence_id] = RuleLists(exit_products=set(by_product[sequence_id]))
 
         # Purchases since entering: for sequences that stop on a purchase and purchase conditions.
         needs_purchases = [

@@ -8,9 +8,15 @@ not alterable without ``SECRET_KEY``, and a timestamp, so each purpose can expir
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
+from django.utils.encoding import force_bytes
 
 from .conf import DEFAULTS, stepmail_settings
 
@@ -24,10 +30,31 @@ SURVEY = "survey"
 _DEFAULT_AGE = object()
 
 
+#: HMAC objects keyed by the derived key of a salt and secret (see :func:`make_token`).
+_macs: dict[tuple[str, str], Any] = {}
+
+
 def make_token(purpose: str, payload: Any) -> str:
-    """A URL-safe token carrying ``payload`` (plain JSON values) for links of ``purpose``."""
+    """A URL-safe token carrying ``payload`` (plain JSON values) for links of ``purpose``.
+
+    Exactly what ``signing.dumps(payload, salt=f"stepmail.{purpose}")`` returns (and
+    ``read_token`` reads it with ``signing.loads``), made faster for the three tokens of every
+    mail: the key Django derives from the salt and ``SECRET_KEY`` for each signature is derived
+    once per salt and secret here.
+    """
     # Uncompressed: our payloads are a few ids, which zlib only makes longer (read_token reads both).
-    return signing.dumps(payload, salt=f"stepmail.{purpose}")
+    salt = f"stepmail.{purpose}"
+    secret = settings.SECRET_KEY
+    base = _macs.get((salt, secret))
+    if base is None:
+        # django.utils.crypto.salted_hmac(salt + "signer", …, algorithm="sha256"), as Signer does.
+        key = hashlib.sha256(force_bytes(salt + "signer") + force_bytes(secret)).digest()
+        base = _macs[(salt, secret)] = hmac.new(key, digestmod=hashlib.sha256)
+    data = signing.b64_encode(json.dumps(payload, separators=(",", ":")).encode("latin-1")).decode()
+    value = f"{data}:{signing.b62_encode(int(time.time()))}"
+    mac = base.copy()
+    mac.update(value.encode())
+    return f"{value}:{signing.b64_encode(mac.digest()).decode()}"
 
 
 def max_age_for(purpose: str) -> float | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -33,6 +36,37 @@ class RenderContext:
         if url.startswith("/"):
             return self.base_url.rstrip("/") + url
         return url
+
+
+#: Placeholders for per-recipient values in a personalised block rendered once for many
+#: recipients (see :meth:`EmailBlockMixin.fragment`). Random per process, so no shop data or editor
+#: text can contain one by chance or on purpose.
+_TEMPLATES = (Path(__file__).resolve().parent.parent / "templates").resolve()
+_NONCE = secrets.token_hex(8).upper()
+PLACEHOLDERS = "_stepmail_placeholders"  # key in RenderContext.objects while rendering a fragment
+
+
+def placeholder(name: str) -> str:
+    """The placeholder standing for the per-recipient value ``name`` in a shared fragment."""
+    return f"STEPMAILPH{_NONCE}{name.upper()}X"
+
+
+@lru_cache(maxsize=None)
+def own_template(name: str) -> bool:
+    """Whether template ``name`` is the plugin's own, not one a project overrides: only our own
+    templates are known to show nothing but what a block's fragment key names."""
+    from django.template.loader import get_template
+
+    try:
+        origin = get_template(name).origin.name
+    except Exception:
+        return False
+    return Path(str(origin)).resolve().is_relative_to(_TEMPLATES)
+
+
+def placeholders_wanted(ctx: "RenderContext") -> bool:
+    """Whether a block is being rendered once for many recipients (fill in placeholders)."""
+    return bool(ctx.objects.get(PLACEHOLDERS))
 
 
 @lru_cache(maxsize=512)
@@ -75,6 +109,22 @@ class EmailBlockMixin:
         return render_to_string(self.text_template, self.email_context(value, ctx)).strip()
 
     # -- personalised blocks -----------------------------------------------------------------
+    def fragment(self, value: Any, ctx: RenderContext) -> tuple[Hashable, dict[str, tuple[str, str]]] | None:
+        """For a personalised block whose output repeats between recipients: a key naming
+        everything this recipient's output depends on apart from a few values, and those values
+        as ``{placeholder: (html, text)}``. The block is then rendered once per key with
+        :meth:`render_fragment` and the values are put in per mail. None: render per recipient.
+        """
+        return None
+
+    def render_fragment(self, value: Any, ctx: RenderContext) -> tuple[str, str]:
+        """HTML and text for the key :meth:`fragment` gave, with placeholders for its values."""
+        ctx.objects[PLACEHOLDERS] = True
+        try:
+            return self.render_email(value, ctx), self.render_text(value, ctx)
+        finally:
+            del ctx.objects[PLACEHOLDERS]
+
     def prepare_batch(self, value: Any, recipients: list[Any], batch: Any) -> None:
         """Load what ``recipients`` need and ``batch.put(value, recipient.key, data)`` for each.
 

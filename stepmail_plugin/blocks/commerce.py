@@ -7,6 +7,7 @@ fields; they fill those themselves because they render after the mail's merge pa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -28,7 +29,15 @@ from wagtail.snippets.blocks import SnippetChooserBlock
 from ..editor.choosers import ProductChooserBlock
 from ..rendering.batch import key_from_context
 from ..rendering.links import tracked_url
-from .base import EmailBlockMixin, RenderContext, merge
+from .base import (
+    PLACEHOLDERS,
+    EmailBlockMixin,
+    RenderContext,
+    merge,
+    own_template,
+    placeholder,
+    placeholders_wanted,
+)
 from .content import MERGE_HELP, MergeCharBlock, html_to_text
 
 SOURCE_CHOICES = [
@@ -86,18 +95,36 @@ class PersonalizedStructBlock(EmailBlockMixin, blocks.StructBlock):
     def _context(self, value: Any, ctx: RenderContext) -> dict[str, Any]:
         # The HTML and the text part of one mail share one context (ctx is per recipient).
         contexts = ctx.objects.setdefault("_block_contexts", {})
-        marker = (id(value), key_from_context(ctx.objects))
+        marker = (id(value), key_from_context(ctx.objects), bool(ctx.objects.get(PLACEHOLDERS)))
         if marker not in contexts:
             contexts[marker] = self.email_context(value, ctx)
         return contexts[marker]
 
+    def heading_parts(self, value: Any, ctx: RenderContext) -> tuple[str, str]:
+        """(HTML, text) of the heading with the recipient's merge fields filled in."""
+        heading = value.get("heading", "") or ""
+        if not heading:
+            return "", ""
+        # Editor text is plain text: escaped first, then merged (merge values are escaped too).
+        return merge(escape(heading), ctx), merge(heading, ctx, html=False)
+
     def email_context(self, value: Any, ctx: RenderContext) -> dict[str, Any]:
         context = super().email_context(value, ctx)
-        heading = value.get("heading", "") or ""
-        # Editor text is plain text: escaped first, then merged (merge values are escaped too).
-        context["heading"] = mark_safe(merge(escape(heading), ctx))
-        context["heading_text"] = merge(heading, ctx, html=False)
+        html, text = self.heading_parts(value, ctx)
+        if placeholders_wanted(ctx) and html:
+            html = text = placeholder("heading")
+        context["heading"] = mark_safe(html)
+        context["heading_text"] = text
         return context
+
+    def fragment_base(self, value: Any, ctx: RenderContext) -> tuple[tuple, dict[str, tuple[str, str]]] | None:
+        """What every shared rendering of this block depends on, and the heading to fill in; None
+        when a project overrides the block's templates (they may show anything: render per mail)."""
+        if not (own_template(self.email_template) and own_template(self.text_template)):
+            return None
+        html, text = self.heading_parts(value, ctx)
+        key = (get_language(), ctx.base_url, _campaign(ctx), bool(html))
+        return key, {placeholder("heading"): (html, text)} if html else {}
 
     def rich_text(self, value: Any, ctx: RenderContext, name: str) -> tuple[str, str]:
         """(HTML, plain text) of a rich-text child with merge fields filled in.
@@ -170,6 +197,14 @@ class ProductsBlock(PersonalizedStructBlock):
         for recipient in recipients:
             batch.put(value, recipient.key, found.get(recipient.key, []))
 
+    def fragment(self, value, ctx):
+        # The products shown (title, price, links, picture) are the whole of what differs.
+        base = self.fragment_base(value, ctx)
+        if base is None:
+            return None
+        key, fills = base
+        return ("products", *key, tuple(self.prepared(value, ctx) or ())), fills
+
     def email_context(self, value, ctx):
         context = super().email_context(value, ctx)
         products = [
@@ -211,6 +246,33 @@ class OrderSummaryBlock(PersonalizedStructBlock):
         for recipient in recipients:
             batch.put(value, recipient.key, data.get(recipient.key))
 
+    def fragment(self, value, ctx):
+        # Orders with the same lines and totals look alike but for their number and date.
+        base = self.fragment_base(value, ctx)
+        if base is None:
+            return None
+        key, fills = base
+        order = self.prepared(value, ctx)
+        if order is None or not order.lines:
+            return ("order_summary", None), {}
+        from ..commerce.orders import catalogue_for, line_media
+
+        line_media(ctx.objects["batch"], order)
+        date = self._date(order, ctx)
+        lines = tuple((line.title, line.quantity, line.line_price, line.variant_id, line.product_id, line.url,
+                       line.image_url) for line in order.lines)
+        key = ("order_summary", *key, catalogue_for(ctx.objects["batch"]).serial, order.kind, order.currency,
+               lines, order.subtotal, order.discount, order.shipping, order.total, bool(date))
+        fills[placeholder("number")] = (escape(order.number), str(order.number))
+        if date:
+            fills[placeholder("date")] = (escape(date), date)
+        return key, fills
+
+    def _date(self, order, ctx) -> str:
+        if order.date is None:
+            return ""
+        return _local_date(timezone.localtime(order.date, _zone(ctx)).date(), get_language() or "")
+
     def email_context(self, value, ctx):
         context = super().email_context(value, ctx)
         order = self.prepared(value, ctx)
@@ -241,12 +303,16 @@ class OrderSummaryBlock(PersonalizedStructBlock):
                 if order.shipping is not None:
                     totals.append((_("Shipping"), money(order.shipping, order.currency), False))
                 totals.append((_("Total"), money(order.total, order.currency), True))
-        date = ""
-        if order.date is not None:
-            date = formats.date_format(timezone.localtime(order.date, _zone(ctx)), "DATE_FORMAT")
+        date = self._date(order, ctx)
+        number = order.number
+        if placeholders_wanted(ctx):
+            number = placeholder("number")
+            date = placeholder("date") if date else ""
+            order = replace(order, number=number)
         context.update(
             show=True,
             order=order,
+            number=number,
             is_basket=order.kind == "basket",
             lines=lines,
             totals=[(label, amount, strong) for label, amount, strong in totals if amount],
@@ -254,6 +320,12 @@ class OrderSummaryBlock(PersonalizedStructBlock):
             show_images=value.get("show_images"),
         )
         return context
+
+
+@lru_cache(maxsize=1024)
+def _local_date(day: Any, language: str) -> str:
+    # Django's date formatting is slow and a batch has many orders of the same day.
+    return formats.date_format(day, "DATE_FORMAT")
 
 
 def _zone(ctx: RenderContext) -> ZoneInfo | None:

@@ -7,6 +7,7 @@ what price, and remembers the answers for every mail of the batch.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 #: Thumbnail size for product pictures in mails (twice the displayed size, for sharp screens).
 THUMBNAIL_SIZE = "360x360"
+
+_serials = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,16 @@ class Catalogue:
         from oscar.core.loading import get_class
 
         self.base_url = base_url.rstrip("/")
+        #: Tells catalogues apart for as long as the process lives (renderings made from one
+        #: catalogue's pictures and links are not reused with another's).
+        self.serial = next(_serials)
         self.strategy = get_class("partner.strategy", "Selector")().strategy()
         self.products: dict[int, Any] = {}
         self._pending: set[int] = set()
         self._tried: set[int] = set()
         self._info: dict[int, tuple[bool, Decimal | None, str]] = {}
         self._images: dict[int, str] = {}
+        self._urls: dict[int, str] = {}
 
     # -- loading --------------------------------------------------------------------------
     def want(self, ids: Iterable[int | None]) -> None:
@@ -154,13 +161,17 @@ class Catalogue:
         return self._images[product_id]
 
     def url(self, product_id: int) -> str:
+        if product_id in self._urls:
+            return self._urls[product_id]
         product = self.get(product_id)
-        if product is None:
-            return ""
-        try:
-            return self.absolute(product.get_absolute_url())
-        except Exception:  # no catalogue URLs in this project
-            return ""
+        url = ""
+        if product is not None:
+            try:
+                url = self.absolute(product.get_absolute_url())
+            except Exception:  # no catalogue URLs in this project
+                url = ""
+        self._urls[product_id] = url
+        return url
 
     def title(self, product_id: int) -> str:
         product = self.get(product_id)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Sum, Value
 from django.utils.translation import gettext_lazy as _
 
 from .catalogue import Catalogue
@@ -83,7 +83,10 @@ def is_basket(obj: Any) -> bool:
 
 
 def catalogue_for(batch: Any) -> Catalogue:
-    return batch.shared("catalogue", lambda b: Catalogue(b.base_url))
+    """The batch's catalogue; for real sends kept between batches for a short time (cache.py)."""
+    from .cache import kept
+
+    return kept(batch, f"catalogue:{batch.base_url}", lambda b: Catalogue(b.base_url))
 
 
 def trigger_data(batch: Any) -> dict[Any, OrderData]:
@@ -111,19 +114,27 @@ def _load_trigger_data(batch: Any) -> dict[Any, OrderData]:
     if orders:
         Line = get_model("order", "Line")
         OrderDiscount = get_model("order", "OrderDiscount")
-        discounts = dict(
+        # Discounts, and surcharges (Oscar's basket_total_incl_tax would query them per order),
+        # summed per order in one query.
+        discounts: dict[int, Any] = {}
+        surcharges: dict[int, Any] = {}
+        summed = (
             OrderDiscount.objects.filter(order_id__in=orders)
+            .order_by()
             .values_list("order_id")
-            .annotate(total=Sum("amount"))
-            .values_list("order_id", "total")
+            .annotate(total=Sum("amount"), kind=Value(0))
+            .values_list("order_id", "total", "kind")
+            .union(
+                get_model("order", "Surcharge").objects.filter(order_id__in=orders)
+                .order_by()
+                .values_list("order_id")
+                .annotate(total=Sum("incl_tax"), kind=Value(1))
+                .values_list("order_id", "total", "kind"),
+                all=True,
+            )
         )
-        # Oscar's basket_total_incl_tax would query the surcharges of each order: sum them here.
-        surcharges = dict(
-            get_model("order", "Surcharge").objects.filter(order_id__in=orders)
-            .values_list("order_id")
-            .annotate(total=Sum("incl_tax"))
-            .values_list("order_id", "total")
-        )
+        for order_id, total, kind in summed:
+            (surcharges if kind else discounts)[order_id] = total
         for recipients in orders.values():
             order = recipients[0].trigger
             order_data[order.pk] = OrderData(
@@ -138,17 +149,22 @@ def _load_trigger_data(batch: Any) -> dict[Any, OrderData]:
                 user_id=order.user_id,
                 email=(order.guest_email or "").lower(),
             )
-        for line in Line.objects.filter(order_id__in=orders).select_related("product").order_by("order_id", "pk"):
-            product = line.product
-            order_data[line.order_id].lines.append(
+        # Plain values, not model instances: a batch has hundreds of lines.
+        rows = Line.objects.filter(order_id__in=orders).order_by("order_id", "pk").values_list(
+            "order_id", "title", "quantity", "unit_price_incl_tax", "line_price_incl_tax", "unit_price_excl_tax",
+            "product_id", "product__parent_id", "product__title", "product__parent__title",
+        )
+        for order_id, title, quantity, unit, line_price, unit_excl, product_id, parent_id, own, parents in rows:
+            order_data[order_id].lines.append(
                 LineData(
-                    title=line.title or (product.get_title() if product else ""),
-                    quantity=line.quantity,
-                    unit_price=line.unit_price_incl_tax,
-                    line_price=line.line_price_incl_tax,
-                    variant_id=line.product_id,
-                    product_id=(product.parent_id or product.pk) if product else None,
-                    unit_price_excl_tax=line.unit_price_excl_tax,
+                    # Oscar's Product.get_title(): a variant without a title has its parent's.
+                    title=title or own or (parents if parent_id else "") or "",
+                    quantity=quantity,
+                    unit_price=unit,
+                    line_price=line_price,
+                    variant_id=product_id,
+                    product_id=(parent_id or product_id) if product_id else None,
+                    unit_price_excl_tax=unit_excl,
                 )
             )
     if baskets:

@@ -28,6 +28,7 @@ from django.db.models import Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Lower
 
 from ..conf import stepmail_settings
+from .cache import kept
 from .catalogue import Catalogue, ShownProduct
 from .orders import OrderData, catalogue_for, trigger_data
 
@@ -167,18 +168,23 @@ def _purchased_ids(batch: Any) -> set[int]:
 
 
 def _recommendations(batch: Any) -> dict[int, list[tuple[int, int]]]:
-    def load(b: Any) -> dict[int, list[tuple[int, int]]]:
-        ids = _purchased_ids(b)
-        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        if ids:
-            Recommendation = _get_model("catalogue", "ProductRecommendation")
-            for primary, recommended, ranking in Recommendation.objects.filter(primary_id__in=ids).values_list(
-                "primary_id", "recommendation_id", "ranking"
-            ):
-                found[primary].append((ranking, recommended))
-        return found
+    """Oscar's recommendations of the batch's purchased products (kept between batches: only
+    products not seen before are looked up)."""
+    known: dict[int, list[tuple[int, int]]] = kept(batch, "recommendations", lambda b: {})
 
-    return batch.shared("recommendations", load)
+    def load(b: Any) -> dict[int, list[tuple[int, int]]]:
+        missing = {i for i in _purchased_ids(b) if i not in known}
+        if missing:
+            for pid in missing:
+                known[pid] = []
+            Recommendation = _get_model("catalogue", "ProductRecommendation")
+            for primary, recommended, ranking in Recommendation.objects.filter(
+                primary_id__in=missing
+            ).values_list("primary_id", "recommendation_id", "ranking"):
+                known[primary].append((ranking, recommended))
+        return known
+
+    return batch.shared("recommendations_loaded", load)
 
 
 def _recommended_for(batch: Any, data: OrderData | None) -> list[int]:
@@ -196,7 +202,7 @@ def _recommended_for(batch: Any, data: OrderData | None) -> list[int]:
 # -- categories ----------------------------------------------------------------------------------
 def _categories(batch: Any, ids: set[int]) -> dict[int, set[int]]:
     """Categories of products, remembered for the batch (one query per new set of products)."""
-    known: dict[int, set[int]] = batch.shared("categories", lambda b: {})
+    known: dict[int, set[int]] = kept(batch, "categories", lambda b: {})
     missing = {i for i in ids if i not in known}
     if missing:
         ProductCategory = _get_model("catalogue", "ProductCategory")
@@ -236,8 +242,13 @@ def _bestsellers(batch: Any) -> tuple[list[int], list[int], dict[int, set[int]]]
         since = b.now - timedelta(days=stepmail_settings.BESTSELLER_DAYS)
         purchased = _categories(b, _purchased_ids(b))
         category_ids = {c for cats in purchased.values() for c in cats}
-        in_categories = _canonical_sales(since, category_ids) if category_ids else []
-        shop_wide = _canonical_sales(since, None)
+        # Sales change slowly: the shop-wide list and each set of categories' list are kept
+        # between batches (for CATALOGUE_CACHE_SECONDS at most).
+        key = ",".join(str(c) for c in sorted(category_ids))
+        in_categories = (
+            kept(b, f"bestsellers:{key}", lambda bb: _canonical_sales(since, category_ids)) if category_ids else []
+        )
+        shop_wide = kept(b, "bestsellers:shop", lambda bb: _canonical_sales(since, None))
         return in_categories, shop_wide, _categories(b, set(in_categories))
 
     return batch.shared("bestsellers", load)

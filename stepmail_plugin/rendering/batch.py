@@ -76,6 +76,7 @@ class PreparedBatch:
         # Block values are keyed by identity; holding them keeps identities unique for the batch.
         self._values: dict[int, Any] = {}
         self._shared: dict[str, Any] = {}
+        self._web_version: tuple[str, str] | None = None
         for recipient in recipients:
             self.add(recipient)
 
@@ -94,6 +95,10 @@ class PreparedBatch:
         if name not in self._shared:
             self._shared[name] = factory(self)
         return self._shared[name]
+
+    def shared_get(self, name: str) -> Any:
+        """What :meth:`shared` made under ``name``, or None."""
+        return self._shared.get(name)
 
     # -- per block and recipient ------------------------------------------------------------
     def put(self, value: Any, key: Hashable, data: Any) -> None:
@@ -136,8 +141,11 @@ class PreparedBatch:
         """Merge values the layout needs per mail: the signed "view in browser" link."""
         if delivery is None or delivery.pk is None:
             return {"web_version_url": ""}
+        if self._web_version is None:  # reverse() once per batch; the token goes in between
+            prefix, _, suffix = reverse("stepmail:web_version", args=["TOKEN"]).rpartition("TOKEN")
+            self._web_version = (self.base_url + prefix, suffix)
         token = make_token(WEB_VERSION, {"d": delivery.pk})
-        return {"web_version_url": self.base_url + reverse("stepmail:web_version", args=[token])}
+        return {"web_version_url": token.join(self._web_version)}
 
 
 def recipient_from_context(objects: dict[str, Any], key: Hashable) -> Recipient:

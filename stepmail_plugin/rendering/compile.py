@@ -21,6 +21,9 @@ from .merge import SYSTEM_FIELDS, MergeTemplate
 _SLOT = re.compile(r"<!--stepmail-slot:(\d+)-->|\x1eslot:(\d+)\x1e")
 _RELATIVE_URL = re.compile(r'((?:href|src)=")(/(?!/))')
 
+#: Distinct renderings of personalised blocks kept per compiled step.
+FRAGMENT_CACHE_SIZE = 2000
+
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
@@ -113,6 +116,10 @@ class CompiledStep:
         self.text = SlotTemplate(text.strip(" \t\r\n") + "\n", html=False)
         # Personalised blocks are inlined with the layout's own stylesheet.
         self.css = render_to_string("stepmail/mail/styles.css", {"brand": ctx.brand})
+        # Personalised blocks whose output repeats between recipients (the same products, an order
+        # with the same lines): rendered and inlined once per distinct content, with placeholders
+        # where each recipient's own values go (see EmailBlockMixin.fragment).
+        self.fragments: dict[tuple, tuple[str, str]] = {}
 
     def render(self, values: dict[str, str], recipient_ctx: RenderContext | None = None) -> RenderedMail:
         """The mail for one recipient. ``values`` are plain strings (see rendering.context)."""
@@ -126,11 +133,30 @@ class CompiledStep:
             ctx = recipient_ctx or self.ctx
             with translation.override(ctx.language):
                 for index, (block, value) in enumerate(self.personalized):
-                    html_slots[index] = inline_fragment(block.render_email(value, ctx), self.css)
-                    text_slots[index] = block.render_text(value, ctx)
+                    html_slots[index], text_slots[index] = self._personalized(index, block, value, ctx)
         return RenderedMail(
             subject=values["subject"],
             preheader=values["preheader"],
             html=self.html.render(values, html_slots),
             text=self.text.render(values, text_slots),
         )
+
+    def _personalized(self, index: int, block: Any, value: Any, ctx: RenderContext) -> tuple[str, str]:
+        """(HTML, text) of one personalised block for one recipient."""
+        fragment = getattr(block, "fragment", None)
+        found = fragment(value, ctx) if fragment is not None else None
+        if found is None:
+            return inline_fragment(block.render_email(value, ctx), self.css), block.render_text(value, ctx)
+        key, fills = found
+        marker = (index, key)
+        cached = self.fragments.get(marker)
+        if cached is None:
+            html, text = block.render_fragment(value, ctx)
+            if len(self.fragments) >= FRAGMENT_CACHE_SIZE:
+                self.fragments.clear()  # many distinct orders: start again rather than grow
+            cached = self.fragments[marker] = (inline_fragment(html, self.css) if html else "", text)
+        html, text = cached
+        for placeholder, (html_value, text_value) in fills.items():
+            html = html.replace(placeholder, html_value)
+            text = text.replace(placeholder, text_value)
+        return html, text

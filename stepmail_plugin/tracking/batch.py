@@ -27,18 +27,26 @@ class BatchTracking:
     ``get_or_create`` per compiled step with links; nothing per mail but one signature.
     """
 
-    def __init__(self, steps: dict[int, Any], base_url: str):
+    def __init__(self, steps: dict[int, Any], base_url: str, known: dict[str, Any] | None = None):
+        """``known``: a dict kept by the caller between batches (the dispatcher keeps one per tick),
+        so the variants of a step are loaded once."""
         self.base_url = base_url
-        self.variants: dict[int, list[StepVariant]] = defaultdict(list)
-        if steps:
-            for variant in StepVariant.objects.filter(step_id__in=list(steps)):
+        known = {} if known is None else known
+        self.variants: dict[int, list[StepVariant]] = known.setdefault("variants", defaultdict(list))
+        self.promoted: dict[int, StepVariant | None] = known.setdefault("promoted", {})
+        loaded: set[int] = known.setdefault("loaded", set())
+        new = [pk for pk in steps if pk not in loaded]
+        if new:
+            loaded.update(new)
+            with_variants = set()
+            for variant in StepVariant.objects.filter(step_id__in=new):
                 self.variants[variant.step_id].append(variant)
-        self.promoted: dict[int, StepVariant | None] = {}
-        if self.variants:
-            for decision in ABDecision.objects.filter(step_id__in=list(self.variants), promoted=True):
-                self.promoted[decision.step_id] = next(
-                    (v for v in self.variants[decision.step_id] if v.pk == decision.winner_id), None
-                )
+                with_variants.add(variant.step_id)
+            if with_variants:
+                for decision in ABDecision.objects.filter(step_id__in=with_variants, promoted=True):
+                    self.promoted[decision.step_id] = next(
+                        (v for v in self.variants[decision.step_id] if v.pk == decision.winner_id), None
+                    )
         self.track_clicks = clicks_tracked()
         self.track_opens = opens_tracked()
         self.utm = dict(stepmail_settings.UTM_PARAMS or {})
