@@ -10,12 +10,35 @@ a value shared by many rows (the batch's timestamp, ``None``, a status) is prepa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import connections
-from django.db.models import Field, Model
+from django.db.models import DateField, DateTimeField, Field, Model
 from django.db.models.constants import OnConflict
 from django.utils import timezone
+
+
+_PASS_THROUGH = {
+    # Fields whose database form of a value of these types is the value itself (on SQLite and
+    # PostgreSQL): the per-value preparation is skipped for them.
+    "CharField": (str,),
+    "TextField": (str,),
+    "EmailField": (str,),
+    "SlugField": (str,),
+    "URLField": (str,),
+    "IntegerField": (int,),
+    "BigIntegerField": (int,),
+    "SmallIntegerField": (int,),
+    "PositiveIntegerField": (int,),
+    "PositiveBigIntegerField": (int,),
+    "PositiveSmallIntegerField": (int,),
+    "AutoField": (int,),
+    "BigAutoField": (int,),
+}
+
+
+_PLAIN_PRE_SAVE = (Field.pre_save, DateField.pre_save, DateTimeField.pre_save)
 
 
 class _Preparer:
@@ -33,23 +56,38 @@ class _Preparer:
             for index, field in enumerate(fields)
             if getattr(field, "auto_now", False) or (add and getattr(field, "auto_now_add", False))
         }
+        # Per field: read the attribute directly (pre_save does nothing more), and the value types
+        # whose database form is the value itself.
+        self.plan = []
+        for index, field in enumerate(fields):
+            direct = index not in self.stamped and type(field).pre_save in _PLAIN_PRE_SAVE
+            target = getattr(field, "target_field", None) if field.is_relation else field
+            kinds = _PASS_THROUGH.get(target.get_internal_type(), ()) if target is not None else ()
+            self.plan.append((index, field, field.attname, direct, kinds))
 
     def row(self, obj: Model) -> list[Any]:
         values = []
-        for index, field in enumerate(self.fields):
-            if index in self.stamped:
+        append = values.append
+        memo = self.memo
+        for index, field, attname, direct, kinds in self.plan:
+            if direct:
+                value = getattr(obj, attname)
+            elif index in self.stamped:
                 value = self.stamped[index]
-                setattr(obj, field.attname, value)
+                setattr(obj, attname, value)
             else:
                 value = field.pre_save(obj, self.add)
+            if value.__class__ in kinds:
+                append(value)
+                continue
             try:
                 key = (index, value)
-                prepared = self.memo[key]
+                prepared = memo[key]
             except KeyError:
-                prepared = self.memo[key] = field.get_db_prep_save(value, self.connection)
+                prepared = memo[key] = field.get_db_prep_save(value, self.connection)
             except TypeError:  # unhashable (e.g. a dict for a JSON field)
                 prepared = field.get_db_prep_save(value, self.connection)
-            values.append(prepared)
+            append(prepared)
         return values
 
 
@@ -90,11 +128,21 @@ def update_fields(
         return cursor.rowcount if only_if else len(objects)
 
 
+def new_rows(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """Stand-ins for unsaved instances of ``model`` to give :func:`insert_ignoring_conflicts`:
+    each row's values (by attname, e.g. ``enrollment_id``) over the fields' defaults, without
+    building a model instance per row (signals, descriptors: most of the cost of a bulk insert)."""
+    concrete = [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
+    defaults = {f.attname: f.get_default() for f in concrete}
+    return [SimpleNamespace(**{**defaults, **row}) for row in rows]
+
+
 def insert_ignoring_conflicts(
-    objects: Sequence[Model],
+    objects: Sequence[Any],
     *,
     using: str = "default",
     only_if_exists: tuple[type[Model], str, Mapping[str, Any]] | None = None,
+    model: type[Model] | None = None,
 ) -> int:
     """Insert new objects (all of one model, primary keys from the database), skipping rows that
     break a unique constraint — ``bulk_create(ignore_conflicts=True)`` without its per-value
@@ -103,11 +151,13 @@ def insert_ignoring_conflicts(
     ``only_if_exists=(Model, "fk_attname", {"field": value})`` inserts a row only if the row of
     ``Model`` its foreign key points to still has those values (checked by the same statement,
     e.g. "only for enrollments that are still active").
+
+    ``objects`` may be :func:`new_rows` stand-ins, with ``model`` naming their model.
     """
     if not objects:
         return 0
     connection = connections[using]
-    opts = objects[0]._meta
+    opts = (model or objects[0])._meta
     concrete = [f for f in opts.concrete_fields if not f.primary_key and not f.generated]
     quote = connection.ops.quote_name
     ops = connection.ops
@@ -141,3 +191,59 @@ def insert_ignoring_conflicts(
     with connection.cursor() as cursor:
         cursor.executemany(sql.strip(), params)
     return len(objects)
+
+
+def insert_new(objects: Sequence[Model], *, key: Sequence[str], using: str = "default") -> list[Model]:
+    """Insert ``objects`` (all of one model) in one statement, skipping any that break a unique
+    constraint, and return those inserted with their primary keys set.
+
+    ``key`` names the fields (attnames) that tell the objects apart, e.g. ``("sequence_id",
+    "key")``: rows the database returns are matched to objects by them. Unlike ``bulk_create`` in
+    an atomic block, a conflict (another process inserted the same row first) costs no savepoint
+    and no exception. On databases that cannot return rows from an insert, each object is saved
+    in its own savepoint.
+    """
+    if not objects:
+        return []
+    connection = connections[using]
+    opts = objects[0]._meta
+    if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover - not SQLite/PG
+        from django.db import IntegrityError, transaction
+
+        created = []
+        for obj in objects:
+            try:
+                with transaction.atomic(using=using):
+                    obj.save(using=using, force_insert=True)
+                created.append(obj)
+            except IntegrityError:
+                pass
+        return created
+    concrete = [f for f in opts.concrete_fields if not f.primary_key and not f.generated]
+    quote = connection.ops.quote_name
+    ops = connection.ops
+    columns = ", ".join(quote(field.column) for field in concrete)
+    row = "(" + ", ".join(["%s"] * len(concrete)) + ")"
+    suffix = ops.on_conflict_suffix_sql(concrete, OnConflict.IGNORE, None, None) or ""
+    key_fields = [opts.get_field(name) for name in key]
+    returning = ", ".join(quote(f.column) for f in [opts.pk, *key_fields])
+    sql = (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns}) "
+        f"VALUES {', '.join([row] * len(objects))} {suffix} RETURNING {returning}"
+    )
+    preparer = _Preparer(concrete, connection, add=True)
+    params = [value for obj in objects for value in preparer.row(obj)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    by_key = {tuple(str(getattr(obj, name)) for name in key): obj for obj in objects}
+    created = []
+    for pk, *values in rows:
+        obj = by_key.get(tuple(str(v) for v in values))
+        if obj is not None:
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = using
+            created.append(obj)
+    order = {id(obj): n for n, obj in enumerate(objects)}
+    return sorted(created, key=lambda obj: order[id(obj)])

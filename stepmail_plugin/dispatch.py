@@ -37,9 +37,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from . import followups
 from . import journal as send_journal
 from .blocks.base import RenderContext
-from .bulk import insert_ignoring_conflicts, update_fields
+from .bulk import insert_ignoring_conflicts, new_rows, update_fields
 from .conf import stepmail_settings
 from .models import (
     Delivery,
@@ -85,12 +86,13 @@ class TickResult:
     released: int = 0
     uncertain: int = 0
     recovered: int = 0
+    follow_ups: int = 0
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in ("batches", "claimed", "sent", "failed", "skipped",
                                                "delayed", "retried", "lost_claims", "released", "uncertain",
-                                               "recovered")}
+                                               "recovered", "follow_ups")}
         data["reasons"] = dict(self.reasons)
         return data
 
@@ -175,6 +177,9 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
     result.uncertain += uncertain
     batch_size = batch_size or stepmail_settings.BATCH_SIZE
     deadline = time.monotonic() + (max_seconds if max_seconds is not None else stepmail_settings.TICK_SECONDS)
+    # Work events left for this tick (exits and attribution of orders): before claiming, so a
+    # purchase has ended its sequences before their mails are claimed.
+    result.follow_ups = followups.run_pending(deadline=deadline)
     tick = Tick()  # shared by the tick's batches
     while time.monotonic() < deadline:
         token = uuid.uuid4()
@@ -560,7 +565,7 @@ class BatchSender:
     def advance(self, finished: list[Delivery], now) -> None:
         """Schedule each enrollment's next step, or complete the enrollment — for enrollments
         that are still active (staff may have paused or cancelled one meanwhile)."""
-        following: list[Delivery] = []
+        following: list[dict[str, Any]] = []
         completed: list[int] = []
         for delivery in finished:
             enrollment = delivery.enrollment
@@ -569,13 +574,11 @@ class BatchSender:
             if nxt is None:
                 completed.append(enrollment.pk)
                 continue
-            following.append(
-                Delivery(enrollment_id=enrollment.pk, step_id=nxt.pk, step_path=nxt.path,
-                         due_at=due_at_for(enrollment, nxt))
-            )
+            following.append({"enrollment_id": enrollment.pk, "step_id": nxt.pk, "step_path": nxt.path,
+                              "due_at": due_at_for(enrollment, nxt)})
         if following:
             insert_ignoring_conflicts(
-                following, using=_db().alias,
+                new_rows(Delivery, following), using=_db().alias, model=Delivery,
                 only_if_exists=(Enrollment, "enrollment_id", {"status": EnrollmentStatus.ACTIVE}),
             )
         if completed:

@@ -7,12 +7,13 @@ the trigger.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, router, transaction
+from django.db import router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -26,7 +27,7 @@ from .models import (
     normalize_email,
 )
 from . import live
-from .bulk import insert_ignoring_conflicts
+from .bulk import insert_ignoring_conflicts, insert_new, new_rows
 from .entry import plan_enrollments
 from .policy import SuppressionIndex
 from .scheduling import STEP_TIMING_FIELDS, due_at_for
@@ -83,7 +84,14 @@ def contact_for(person: Person | Contact, *, consent_source: str = "") -> Contac
         defaults.update(
             consent=ConsentStatus.OPTED_IN, consent_source=consent_source, consent_at=timezone.now()
         )
-    contact, created = Contact.objects.get_or_create(email=email, defaults=defaults)
+    contact = Contact.objects.filter(email=email).first()
+    created = False
+    if contact is None:
+        # INSERT … ON CONFLICT DO NOTHING: no savepoint, and another process creating the same
+        # contact at the same moment is found instead of raising.
+        fresh = insert_new([Contact(email=email, **defaults)], key=("email",), using=router.db_for_write(Contact))
+        created = bool(fresh)
+        contact = fresh[0] if fresh else Contact.objects.get(email=email)
     contact._stepmail_created = created
     if not created:
         changed = []
@@ -149,6 +157,7 @@ def enroll(
     key: str | None = None,
     match: dict[str, Any] | None = None,
     purchase_relationship: bool = False,
+    also: Callable[[], Any] | None = None,
 ) -> list[Enrollment]:
     """See :func:`stepmail_plugin.enroll`.
 
@@ -156,6 +165,8 @@ def enroll(
     passed to the trigger's sequence filter (``{"sequence_ids": [...]}`` limits the sequences).
     ``purchase_relationship``: this moment comes from the person's purchases (e.g. the
     anniversary of their first order), which allows marketing mail like an order trigger does.
+    ``also`` runs in the enrollment's transaction (one commit for both; alone when no sequence
+    listens), e.g. to queue follow-up work.
     """
     trigger = registry.get(trigger_key)
     if purchase_relationship and not trigger.implies_consent:
@@ -163,9 +174,13 @@ def enroll(
     sequences, first_steps = live_sequences(trigger.key)
     sequences = [s for s in sequences if s.pk in first_steps]
     if not sequences:
+        if also is not None:
+            also()
         return []
-    with transaction.atomic():  # one commit for the contact and its enrollments
+    with transaction.atomic():  # one commit for the contact, its enrollments and ``also``
         created = _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key, match)
+        if also is not None:
+            also()
     if created:
         transaction.on_commit(
             lambda: enrollment_created.send(sender=Enrollment, enrollments=created)
@@ -196,31 +211,22 @@ def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_sour
     if not new:
         return []
     apply_holdout(new, timezone.now())
-    try:
-        with transaction.atomic():
-            created = Enrollment.objects.bulk_create(new)
-    except IntegrityError:
-        # Another process enrolled the same person at the same moment: keep what is new.
-        created = []
-        for enrollment in new:
-            try:
-                with transaction.atomic():
-                    enrollment.save()
-                created.append(enrollment)
-            except IntegrityError:
-                pass
+    # Another process may enroll the same person at the same moment: what it inserted first is
+    # skipped here (the unique constraint), the rest is new.
+    created = insert_new(new, key=("sequence_id", "key"), using=router.db_for_write(Enrollment))
     insert_ignoring_conflicts(
-        [
-            Delivery(
-                enrollment=e,
-                step=first_steps[e.sequence_id],
-                step_path=first_steps[e.sequence_id].path,
-                due_at=due_at_for(e, first_steps[e.sequence_id]),
-            )
+        new_rows(Delivery, [
+            {
+                "enrollment_id": e.pk,
+                "step_id": first_steps[e.sequence_id].pk,
+                "step_path": first_steps[e.sequence_id].path,
+                "due_at": due_at_for(e, first_steps[e.sequence_id]),
+            }
             for e in created
             if not e.holdout  # held out: receives nothing (tracking/holdout.py)
-        ],
+        ]),
         using=router.db_for_write(Delivery),
+        model=Delivery,
     )
     return created
 

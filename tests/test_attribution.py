@@ -11,7 +11,7 @@ from stepmail_plugin.dispatch import dispatch_due
 from stepmail_plugin.models import Conversion, Delivery, DeliveryStatus, EnrollmentOrder
 from stepmail_plugin.tracking import attribution
 
-from .factories import make_sequence, make_user, place_order
+from .factories import make_sequence, make_user, place_order, run_follow_ups
 from .tracking_helpers import esp_event
 
 pytestmark = pytest.mark.django_db
@@ -33,8 +33,11 @@ def customer():
 
 
 def order_at(user, moment, price="12000"):
+    """An order, and the dispatcher's next tick (which credits it)."""
     with time_machine.travel(moment, tick=False):
-        return place_order(user=user, price=Decimal(price))
+        order = place_order(user=user, price=Decimal(price))
+        run_follow_ups()
+        return order
 
 
 def test_an_order_within_five_days_of_a_click_is_credited_with_its_revenue(customer):

@@ -12,7 +12,7 @@ from stepmail_plugin.dispatch import dispatch_due
 from stepmail_plugin.models import Contact, Delivery, DeliveryStatus, Enrollment, EnrollmentStatus
 
 from .builders import make_product, open_basket, order_of, with_rules
-from .factories import make_sequence, make_user
+from .factories import make_sequence, make_user, run_follow_ups
 
 WELCOME = [{"subject": "ようこそ", "delay": 0}, {"subject": "初回限定クーポン", "delay": 3}]
 
@@ -29,6 +29,7 @@ def test_a_welcome_series_that_stops_on_purchase():
     dispatch_due()
     with days(start, 1):
         order_of(make_product(), user=user)
+        run_follow_ups()  # the dispatcher's next tick ends the sequence
     enrollment = Enrollment.objects.get()
     assert (enrollment.status, enrollment.exit_reason) == (EnrollmentStatus.EXITED, "purchased")
     with days(start, 3):
@@ -113,5 +114,6 @@ def test_cancelled_deliveries_are_kept_with_the_reason():
     user = make_user()
     dispatch_due()
     order_of(make_product(), user=user)
+    run_follow_ups()  # the dispatcher's next tick
     assert Delivery.objects.get(step__title="初回限定クーポン").status == DeliveryStatus.CANCELLED
     assert Delivery.objects.get(step__title="初回限定クーポン").reason == "purchased"

@@ -12,7 +12,7 @@ from stepmail_plugin.models import Delivery, DeliveryStatus, Enrollment, Enrollm
 from stepmail_plugin.triggers.baskets import scan_abandoned_baskets
 
 from .builders import make_product, open_basket, order_of, with_rules
-from .factories import make_sequence, make_user
+from .factories import make_sequence, make_user, run_follow_ups
 
 REMINDER = [
     {
@@ -82,6 +82,7 @@ def test_placing_an_order_ends_the_abandoned_basket_sequence():
     assert len(mail.outbox) == 1
     with at(start, hours=10):
         order_of(make_product("別の商品"), user=user)  # bought, even if from another basket
+        run_follow_ups()  # the dispatcher's next tick ends the reminder
     enrollment = Enrollment.objects.get()
     assert (enrollment.status, enrollment.exit_reason) == (EnrollmentStatus.EXITED, "purchased")
     assert Delivery.objects.get(step__title="まだ間に合います").status == DeliveryStatus.CANCELLED

@@ -13,7 +13,7 @@ from stepmail_plugin.models import ConsentStatus, Contact, Enrollment, Enrollmen
 from stepmail_plugin.triggers.dates import occurrence, scan_dates, scan_dormant
 
 from .builders import make_product, order_of, with_rules
-from .factories import make_sequence, make_user
+from .factories import make_sequence, make_user, run_follow_ups
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -153,6 +153,7 @@ def test_a_dormant_customer_is_won_back_once_per_dormant_period_and_a_purchase_e
     assert [m.to for m in mail.outbox] == [["sleepy@example.jp"]]
     with time_machine.travel(start + timedelta(days=93), tick=False):
         order_of(product, guest_email="sleepy@example.jp")  # won back
+        run_follow_ups()  # the dispatcher's next tick ends the sequence
     enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.exit_reason) == (EnrollmentStatus.EXITED, "purchased")
     with time_machine.travel(start + timedelta(days=100), tick=False):

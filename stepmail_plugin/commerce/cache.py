@@ -115,3 +115,8 @@ def connect() -> None:
         model = get_model(app, name)
         post_save.connect(forget, sender=model, dispatch_uid=f"stepmail.catalogue.save.{name}")
         post_delete.connect(forget, sender=model, dispatch_uid=f"stepmail.catalogue.delete.{name}")
+    from ..triggers.purchases import forget_usage_attribute
+
+    attribute = get_model("catalogue", "ProductAttribute")
+    post_save.connect(forget_usage_attribute, sender=attribute, dispatch_uid="stepmail.catalogue.save.attribute")
+    post_delete.connect(forget_usage_attribute, sender=attribute, dispatch_uid="stepmail.catalogue.delete.attribute")

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import formats, timezone, translation
 
 from ..conf import stepmail_settings
+from .. import enrollment as enrollment_module
 from ..enrollment import Person, enroll_safely
 from ..rendering.context import register_object_values
 from ..tracking.attribution import attribute_order_safely
@@ -39,8 +40,7 @@ def person_for_order(order: Any) -> Person:
 def receive_order_placed(sender: Any, order: Any, user: Any = None, **kwargs: Any) -> None:
     """Enroll the customer once the order is committed; never raise into the checkout."""
     try:
-        order_pk = order.pk
-        transaction.on_commit(lambda: enroll_order(order_pk))
+        transaction.on_commit(lambda: enroll_placed_order(order))
     except Exception:  # pragma: no cover - defensive: on_commit itself failing
         logger.exception("stepmail: could not queue enrollment for order %s", getattr(order, "pk", None))
 
@@ -56,12 +56,46 @@ def _load_order(order_pk: int) -> Any:
         return None
 
 
+def enroll_placed_order(order: Any) -> None:
+    """What checkout pays for: enroll the customer of a just-committed order (the order Oscar
+    just made, with its customer and addresses in memory: nothing is read again), and queue the
+    rest — exits the purchase causes, attribution — for the next dispatcher tick, in the same
+    transaction (see followups.py). Never raises."""
+    from .. import followups
+
+    def queue_follow_up() -> None:
+        followups.queue(ORDER_PLACED.key, order.pk)
+
+    try:
+        enrollment_module.enroll(
+            person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed, also=queue_follow_up
+        )
+    except Exception:
+        logger.exception("stepmail: enrollment failed (trigger=%s, obj=%r)", ORDER_PLACED.key, order)
+        try:  # the enrollment's transaction rolled back: the follow-up work still has to happen
+            queue_follow_up()
+        except Exception:
+            logger.exception("stepmail: could not queue the follow-up of order %s", getattr(order, "pk", None))
+
+
 def enroll_order(order_pk: int) -> None:
+    """Enroll the customer of order ``order_pk`` and do its follow-up work at once (for callers
+    outside checkout, e.g. backfills)."""
     order = _load_order(order_pk)
     if order is None:
         return
     exit_for_purchase(order)
     enroll_safely(person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed)
+    attribute_order_safely(order)
+
+
+def follow_up_order(order_pk: str) -> None:
+    """The tick's share of an order placed at checkout: end the sequences the purchase stops,
+    credit it to the mail that earned it, record it for holdout comparisons."""
+    order = _load_order(int(order_pk))
+    if order is None:
+        return
+    exit_for_purchase(order)
     # Credit the order to the mail that earned it, and count it for holdout comparisons.
     attribute_order_safely(order)
 
@@ -205,3 +239,6 @@ def connect() -> None:
         receive_shipping_event, sender=get_model("order", "ShippingEvent"), dispatch_uid="stepmail.shipping_event"
     )
     register_object_values("order.order", order_values)
+    from .. import followups
+
+    followups.register(ORDER_PLACED.key, follow_up_order)

@@ -168,7 +168,7 @@ def supply_days(order: Any) -> int | None:
     parent). None when no line has it.
     """
     code = stepmail_settings.USAGE_DAYS_ATTRIBUTE
-    if not code:
+    if not code or not usage_attribute_exists(code):
         return None
     lines = list(_lines().filter(order_id=order.pk).values_list("product_id", "product__parent_id", "quantity"))
     ids = {p for line in lines for p in line[:2] if p}
@@ -188,3 +188,31 @@ def supply_days(order: Any) -> int | None:
         if days:
             supplies.append(int(days * max(quantity or 1, 1)))
     return min(supplies) if supplies else None
+
+
+_usage_attribute: dict[str, tuple[float, bool]] = {}
+
+
+def usage_attribute_exists(code: str) -> bool:
+    """Whether the catalogue has the usage-days attribute at all (most shops do not: then every
+    order skips looking up its lines). Remembered for ``CATALOGUE_CACHE_SECONDS``; saving or
+    deleting a product attribute forgets it (commerce/cache.py). Unlike other caches it is used
+    inside transactions too: a wrong "yes" only costs the lookup it would have saved."""
+    import time
+
+    seconds = stepmail_settings.CATALOGUE_CACHE_SECONDS
+    use_cache = bool(seconds)
+    now = time.monotonic()
+    if use_cache:
+        found = _usage_attribute.get(code)
+        if found is not None and now - found[0] < seconds:
+            return found[1]
+    exists = get_model("catalogue", "ProductAttribute")._default_manager.filter(code=code).exists()
+    if use_cache:
+        _usage_attribute[code] = (now, exists)
+    return exists
+
+
+def forget_usage_attribute(**kwargs: Any) -> None:
+    """Signal receiver: the catalogue's attributes changed."""
+    _usage_attribute.clear()
