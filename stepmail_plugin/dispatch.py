@@ -138,18 +138,19 @@ def claim_batch(token: uuid.UUID, limit: int, now=None) -> int:
     # sort every due row before LIMIT (O(backlog) per batch; slow after downtime).
     due = due_queryset(now).order_by("due_at")
     claim = {"status": DeliveryStatus.CLAIMED, "claim_token": token, "claimed_at": now}
-    if not db.features.allow_sliced_subqueries_with_in:
+    if db.features.has_select_for_update_skip_locked or not db.features.allow_sliced_subqueries_with_in:
+        # Lock the rows first, then claim them. (Not UPDATE … WHERE id IN (SELECT … LIMIT n FOR
+        # UPDATE SKIP LOCKED): PostgreSQL may run such a subquery more than once and claim more
+        # than n rows.)
         with transaction.atomic(using=db.alias):
+            if db.features.has_select_for_update_skip_locked:
+                due = due.select_for_update(skip_locked=True, of=("self",))
             ids = list(due.values_list("id", flat=True)[:limit])
             if not ids:
                 return 0
             return Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SCHEDULED).update(**claim)
-    # One statement: UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) AND the row
-    # is still scheduled — the compare-and-set, so two workers never hold the same delivery.
-    if db.features.has_select_for_update_skip_locked:
-        with transaction.atomic(using=db.alias):
-            locked = due.select_for_update(skip_locked=True, of=("self",)).values("id")[:limit]
-            return Delivery.objects.filter(id__in=locked, status=DeliveryStatus.SCHEDULED).update(**claim)
+    # SQLite (one writer at a time, no row locks): one statement, UPDATE … WHERE id IN (SELECT …
+    # LIMIT n) AND the row is still scheduled — the compare-and-set.
     return Delivery.objects.filter(id__in=due.values("id")[:limit], status=DeliveryStatus.SCHEDULED).update(**claim)
 
 
