@@ -167,11 +167,44 @@ def main(argv=None) -> int:
     result["machine"] = info
     result["mode"] = "quick" if args.quick else "full"
     result["seconds"] = round(seconds, 1)
+    missing = missing_figures(bench, wanted)
+    for message in missing:
+        bench.note(f"ERROR: {message}")
+        print(f"bench: ERROR: {message}", file=sys.stderr, flush=True)
     result["notes"] = bench.notes
     line = json.dumps(result, ensure_ascii=False)
     (out / f"bench-{result['mode']}.json").write_text(line + "\n")
     print(line, flush=True)
-    return 0
+    return 1 if missing else 0
+
+
+def missing_figures(bench, wanted: list[str]) -> list[str]:
+    """The figures this run could take but did not: each asked-for figure must have all its keys,
+    except the drain without PostgreSQL and Redis, and birdsong when it cannot run here (both
+    say why in the notes)."""
+    from django.db import connection
+
+    from bench import birdsong_compare, figures
+
+    excused: dict[str, str] = {}
+    if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
+        excused["drain"] = "needs PostgreSQL and Redis"
+    reason = birdsong_compare.unavailable()
+    if reason:
+        excused["birdsong"] = reason
+    problems = []
+    for name in wanted:
+        if name in excused:
+            if not any(note.startswith(f"{name}:") for note in bench.notes):
+                problems.append(f"{name} could not be taken ({excused[name]}) and no note says why")
+            continue
+        empty = [key for key in figures.FIGURE_KEYS.get(name, []) if bench.results.get(key) is None]
+        if name == "birdsong" and "dispatch" not in wanted and empty == ["vs_birdsong"]:
+            empty = []  # the ratio needs the dispatch figure of the same run
+        if empty:
+            why = "; ".join(n for n in bench.notes if n.startswith(f"{name}:")) or "no reason noted"
+            problems.append(f"{name}: {', '.join(empty)} came out null although this run can take it ({why})")
+    return problems
 
 
 if __name__ == "__main__":
