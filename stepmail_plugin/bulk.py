@@ -91,6 +91,32 @@ class _Preparer:
         return values
 
 
+def _unnest(connection: Any, fields: Sequence[Field], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """PostgreSQL: ``SELECT … FROM unnest(%s::type[], …) AS u(…)`` giving the rows, with columns
+    ``c0, c1, …``, and its parameters.
+
+    One statement for any number of rows, whose text does not depend on how many rows there are,
+    and one parameter per column: a value shared by every row (a status, a timestamp, ``NULL``)
+    is passed once, the others as one array each. Django's psycopg cursor renders every parameter
+    into the SQL text in Python, so this is far less work than a row of parameters per row, and
+    the server plans one statement instead of one per row.
+    """
+    columns = [list(column) for column in zip(*rows)]
+    varying = [n for n, column in enumerate(columns) if n == 0 or any(v != column[0] for v in column[1:])]
+    shared = set(range(len(fields))) - set(varying)
+    select, params = [], []
+    for n, field in enumerate(fields):
+        if n in shared:
+            select.append(f"%s::{field.db_type(connection)} AS c{n}")
+            params.append(columns[n][0])
+        else:
+            select.append(f"u.c{n}")
+    arrays = ", ".join(f"%s::{fields[n].db_type(connection)}[]" for n in varying)
+    aliases = ", ".join(f"c{n}" for n in varying)
+    params += [columns[n] for n in varying]
+    return f"SELECT {', '.join(select)} FROM unnest({arrays}) AS u({aliases})", params
+
+
 def update_fields(
     objects: Sequence[Model],
     fields: Sequence[str],
@@ -122,9 +148,22 @@ def update_fields(
         sql += f" AND {quote(field.column)} IN ({', '.join(['%s'] * len(values))})"
         condition += [field.get_db_prep_value(value, connection) for value in values]
     preparer = _Preparer(concrete, connection, add=False)
-    params = [preparer.row(obj) + [opts.pk.get_db_prep_save(obj.pk, connection)] + condition for obj in objects]
+    rows = [preparer.row(obj) + [opts.pk.get_db_prep_save(obj.pk, connection)] for obj in objects]
+    if connection.vendor == "postgresql":
+        # The primary key first: it always varies, so it is an array (see _unnest).
+        source, arrays = _unnest(connection, [opts.pk, *concrete], [[row[-1], *row[:-1]] for row in rows])
+        table = quote(opts.db_table)
+        sets = ", ".join(f"{quote(field.column)} = u.c{i + 1}" for i, field in enumerate(concrete))
+        sql = f"UPDATE {table} SET {sets} FROM ({source}) AS u WHERE {table}.{quote(opts.pk.column)} = u.c0"
+        for name, expected in (only_if or {}).items():
+            field = opts.get_field(name)
+            values = list(expected) if isinstance(expected, (list, tuple)) else [expected]
+            sql += f" AND {table}.{quote(field.column)} IN ({', '.join(['%s'] * len(values))})"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, arrays + condition)
+            return cursor.rowcount if only_if else len(objects)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(sql, [row + condition for row in rows])
         return cursor.rowcount if only_if else len(objects)
 
 
@@ -135,6 +174,26 @@ def new_rows(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> list[Any]
     concrete = [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
     defaults = {f.attname: f.get_default() for f in concrete}
     return [SimpleNamespace(**{**defaults, **row}) for row in rows]
+
+
+def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]], *, using: str = "default") -> None:
+    """Insert a few new rows (values by attname over the fields' defaults) with one plain
+    ``INSERT … VALUES`` — no model instance, no signals, no ``RETURNING``."""
+    if not rows:
+        return
+    connection = connections[using]
+    opts = model._meta
+    concrete = [f for f in opts.concrete_fields if not f.primary_key and not f.generated]
+    quote = connection.ops.quote_name
+    preparer = _Preparer(concrete, connection, add=True)
+    placeholders = ", ".join(["%s"] * len(concrete))
+    sql = (
+        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in concrete)}) "
+        f"VALUES ({placeholders})"
+    )
+    with connection.cursor() as cursor:
+        for row in new_rows(model, rows):
+            cursor.execute(sql, preparer.row(row))
 
 
 def insert_ignoring_conflicts(
@@ -166,16 +225,30 @@ def insert_ignoring_conflicts(
     insert = f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns})"
     preparer = _Preparer(concrete, connection, add=True)
     params = [preparer.row(obj) for obj in objects]
+    if connection.vendor == "postgresql":
+        source, arrays = _unnest(connection, concrete, params)
+        sql = f"{insert} SELECT * FROM ({source}) AS u"
+        extra: list[Any] = []
+        if only_if_exists is not None:
+            model, attname, expected = only_if_exists
+            target = model._meta
+            index = [f.attname for f in concrete].index(attname)
+            conditions = [f"t.{quote(target.pk.column)} = u.c{index}"]
+            for name, value in expected.items():
+                field = target.get_field(name)
+                conditions.append(f"t.{quote(field.column)} = %s")
+                extra.append(field.get_db_prep_value(value, connection))
+            sql += f" WHERE EXISTS (SELECT 1 FROM {quote(target.db_table)} t WHERE {' AND '.join(conditions)})"
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} {suffix}".strip(), arrays + extra)
+        return len(objects)
     if only_if_exists is None:
         placeholders = ", ".join(["%s"] * len(concrete))
         sql = f"{insert} VALUES ({placeholders}) {suffix}"
     else:
         model, attname, expected = only_if_exists
         target = model._meta
-        # INSERT … SELECT takes its types from the select list: on PostgreSQL each value is cast
-        # to its column's type (a bare parameter would be text).
-        typed = connection.vendor == "postgresql"
-        values = ", ".join(f"CAST(%s AS {field.db_type(connection)})" if typed else "%s" for field in concrete)
+        values = ", ".join(["%s"] * len(concrete))
         conditions = [f"{quote(target.pk.column)} = %s"]
         extra: list[Any] = []
         for name, value in expected.items():
@@ -232,7 +305,15 @@ def insert_new(objects: Sequence[Model], *, key: Sequence[str], using: str = "de
         f"VALUES {', '.join([row] * len(objects))} {suffix} RETURNING {returning}"
     )
     preparer = _Preparer(concrete, connection, add=True)
-    params = [value for obj in objects for value in preparer.row(obj)]
+    if connection.vendor == "postgresql":
+        source, arrays = _unnest(connection, concrete, [preparer.row(obj) for obj in objects])
+        sql = (
+            f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns}) "
+            f"SELECT * FROM ({source}) AS u {suffix} RETURNING {returning}"
+        )
+        params = arrays
+    else:
+        params = [value for obj in objects for value in preparer.row(obj)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

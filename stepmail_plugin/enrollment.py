@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from .models import (
     Enrollment,
     SequencePage,
     StepEmailPage,
+    Suppression,
     normalize_email,
 )
 from . import live
@@ -69,11 +70,36 @@ def person_from(value: Any) -> Person | Contact:
 
 def contact_for(person: Person | Contact, *, consent_source: str = "") -> Contact | None:
     """The contact of ``person``, created or completed as needed; None without an address."""
+    return contact_and_suppressions(person, consent_source=consent_source)[0]
+
+
+def _lookup(email: str) -> tuple[Contact | None, list[tuple[str, int | None, str]]]:
+    """The contact of ``email`` and the address's suppressions, in one query (checkout pays for
+    each round trip to the database)."""
+    connection = connections[router.db_for_read(Contact)]
+    quote = connection.ops.quote_name
+    contact_table, suppression_table = quote(Contact._meta.db_table), quote(Suppression._meta.db_table)
+    columns = ", ".join(f"c.{quote(f.column)}" for f in Contact._meta.concrete_fields)
+    email_column = quote(Contact._meta.get_field("email").column)
+    rows = list(Contact.objects.raw(
+        f"SELECT {columns}, s.{quote('sequence_id')} AS stepmail_sequence_id, s.{quote('reason')} AS stepmail_reason "
+        f"FROM (SELECT %s AS email) q LEFT JOIN {contact_table} c ON c.{email_column} = q.email "
+        f"LEFT JOIN {suppression_table} s ON s.{quote(Suppression._meta.get_field('email').column)} = q.email",
+        [email],
+    ))
+    contact = rows[0] if rows and rows[0].pk is not None else None
+    suppressions = [(email, row.stepmail_sequence_id, row.stepmail_reason) for row in rows if row.stepmail_reason]
+    return contact, suppressions
+
+
+def contact_and_suppressions(person: Person | Contact, *, consent_source: str = "") -> tuple[Contact | None, SuppressionIndex]:
+    """The contact of ``person`` (created or completed as needed; None without an address) and the
+    suppressions of its address."""
     if isinstance(person, Contact):
-        return person
+        return person, SuppressionIndex([person.email])
     email = normalize_email(person.email)
     if not email:
-        return None
+        return None, SuppressionIndex([])
     defaults = {
         "user": person.user,
         "first_name": person.first_name[:150],
@@ -84,7 +110,8 @@ def contact_for(person: Person | Contact, *, consent_source: str = "") -> Contac
         defaults.update(
             consent=ConsentStatus.OPTED_IN, consent_source=consent_source, consent_at=timezone.now()
         )
-    contact = Contact.objects.filter(email=email).first()
+    contact, suppressed = _lookup(email)
+    suppressions = SuppressionIndex([email], rows=suppressed)
     created = False
     if contact is None:
         # INSERT … ON CONFLICT DO NOTHING: no savepoint, and another process creating the same
@@ -109,7 +136,7 @@ def contact_for(person: Person | Contact, *, consent_source: str = "") -> Contac
             changed += ["consent", "consent_source", "consent_at"]
         if changed:
             contact.save(update_fields=changed)
-    return contact
+    return contact, suppressions
 
 
 def live_sequences(trigger_key: str) -> tuple[list[SequencePage], dict[int, StepEmailPage]]:
@@ -190,11 +217,10 @@ def enroll(
 
 def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key=None, match=None):
     person = person_from(who)
-    contact = contact_for(person, consent_source=consent_source)
+    contact, suppressions = contact_and_suppressions(person, consent_source=consent_source)
     if contact is None:
         logger.info("stepmail: %s trigger without an email address; nobody enrolled", trigger.key)
         return []
-    suppressions = SuppressionIndex([contact.email])
     sequences = [
         s
         for s in sequences

@@ -39,8 +39,10 @@ def register(kind: str, handler: Handler) -> None:
 
 
 def queue(kind: str, object_id: Any) -> None:
-    """Leave ``kind`` work on ``object_id`` for the next tick (one INSERT)."""
-    FollowUp.objects.create(kind=kind, object_id=str(object_id))
+    """Leave ``kind`` work on ``object_id`` for the next tick (one INSERT, on the checkout path)."""
+    from .bulk import insert_rows
+
+    insert_rows(FollowUp, [{"kind": kind, "object_id": str(object_id)}], using=router.db_for_write(FollowUp))
 
 
 def run_pending(*, deadline: float | None = None, limit: int = 1000) -> int:

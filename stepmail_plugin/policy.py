@@ -11,8 +11,14 @@ from .models import Contact, Suppression, SuppressionReason
 class SuppressionIndex:
     """The suppressions of a set of addresses, loaded in one query."""
 
-    def __init__(self, emails: Iterable[str]):
+    def __init__(self, emails: Iterable[str], *, rows: Iterable[tuple[str, int | None, str]] | None = None):
+        """``rows``: the (email, sequence id, reason) of the suppressions when the caller already
+        loaded them (nothing is queried then)."""
         self._by_email: dict[str, list[tuple[int | None, str]]] = defaultdict(list)
+        if rows is not None:
+            for email, sequence_id, reason in rows:
+                self._by_email[email].append((sequence_id, reason))
+            return
         emails = list(set(emails))
         if emails:
             for email, sequence_id, reason in Suppression.objects.filter(email__in=emails).values_list(
