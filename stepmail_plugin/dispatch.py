@@ -29,8 +29,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import InterfaceError, OperationalError, connections, router, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -53,7 +51,7 @@ from .models import (
 from .gates import SendGate
 from .policy import SuppressionIndex
 from .rendering import brand as brand_module
-from .rendering.batch import prepare_deliveries
+from .rendering.batch import prepare_deliveries, valid_email
 from .rendering.compile import CompiledStep
 from .rendering.context import recipient_values
 from .scheduling import STEP_TIMING_FIELDS, due_at_for
@@ -333,9 +331,7 @@ class BatchSender:
         reason = self.suppressions.reason(contact, sequence.pk, sequence.is_marketing)
         if reason:
             return _Skip(str(reason), exit_enrollment=True)
-        try:
-            validate_email(contact.email)
-        except ValidationError:
+        if not valid_email(contact.email):
             return SendOutcome(False, permanent=True, reason="invalid_address",
                                error=f"Invalid address: {contact.email!r}")
         variant = self.tracking.variant_for(delivery, step)
@@ -623,11 +619,19 @@ class _Delay:
     reason: str
 
 
+_message_id_macs: dict[str, Any] = {}
+
+
 def message_id(delivery: Delivery, domain: str) -> str:
     """The same Message-ID on every attempt of a delivery (receivers drop duplicates), and a
     different one for every other mail, on this install or any other."""
-    digest = salted_hmac("stepmail.message-id", f"{delivery.pk}:{delivery.created_at.isoformat()}").hexdigest()
-    return f"<stepmail.{delivery.pk}.{digest[:16]}@{domain}>"
+    # salted_hmac("stepmail.message-id", …) with its key derived once per SECRET_KEY.
+    base = _message_id_macs.get(settings.SECRET_KEY)
+    if base is None:
+        base = _message_id_macs[settings.SECRET_KEY] = salted_hmac("stepmail.message-id", "")
+    mac = base.copy()
+    mac.update(f"{delivery.pk}:{delivery.created_at.isoformat()}".encode())
+    return f"<stepmail.{delivery.pk}.{mac.hexdigest()[:16]}@{domain}>"
 
 
 def _retrying(write, attempts: int = 3):

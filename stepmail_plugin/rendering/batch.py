@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -206,6 +207,12 @@ def prepare_deliveries(sender: Any, deliveries: list[Any]) -> PreparedBatch:
 
 
 def _valid(email: str) -> bool:
+    return valid_email(email)
+
+
+@lru_cache(maxsize=4096)
+def valid_email(email: str) -> bool:
+    """Whether Django's ``validate_email`` accepts ``email`` (asked twice per mail: remembered)."""
     try:
         validate_email(email)
     except ValidationError:
