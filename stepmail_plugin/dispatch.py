@@ -54,7 +54,7 @@ from .rendering import brand as brand_module
 from .rendering.batch import prepare_deliveries, valid_email
 from .rendering.compile import CompiledStep
 from .rendering.context import recipient_values
-from .scheduling import STEP_TIMING_FIELDS, due_at_for
+from .scheduling import due_at_for
 from .sending import SendOutcome, build_message, open_connection, send
 from .signals import delivery_status_changed
 from .tokens import UNSUBSCRIBE, make_token
@@ -178,7 +178,10 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
     deadline = time.monotonic() + (max_seconds if max_seconds is not None else stepmail_settings.TICK_SECONDS)
     # Work events left for this tick (exits and attribution of orders): before claiming, so a
     # purchase has ended its sequences before their mails are claimed.
-    result.follow_ups = followups.run_pending(deadline=deadline)
+    try:
+        result.follow_ups = followups.run_pending(deadline=deadline)
+    except Exception:  # their work can wait for the next tick; mail due now cannot
+        logger.exception("stepmail: follow-up work failed; sending anyway")
     tick = Tick()  # shared by the tick's batches
     while time.monotonic() < deadline:
         token = uuid.uuid4()

@@ -78,17 +78,6 @@ def enroll_placed_order(order: Any) -> None:
             logger.exception("stepmail: could not queue the follow-up of order %s", getattr(order, "pk", None))
 
 
-def enroll_order(order_pk: int) -> None:
-    """Enroll the customer of order ``order_pk`` and do its follow-up work at once (for callers
-    outside checkout, e.g. backfills)."""
-    order = _load_order(order_pk)
-    if order is None:
-        return
-    exit_for_purchase(order)
-    enroll_safely(person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed)
-    attribute_order_safely(order)
-
-
 def follow_up_order(order_pk: str) -> None:
     """The tick's share of an order placed at checkout: end the sequences the purchase stops,
     credit it to the mail that earned it, record it for holdout comparisons."""
