@@ -171,3 +171,20 @@ def test_ab_result_is_shown_and_the_editor_promotes_the_winner(admin_client):
     assert 'data-stepmail-ab-status="promoted"' in html
     admin_client.post(f"/cms/stepmail/reports/step/{step.pk}/restart/")
     assert not ABDecision.objects.exists()
+
+
+def test_reports_have_no_search_box_that_would_search_nothing(funnel, admin_client):
+    from stepmail_plugin.models import SequencePage
+
+    sequence = SequencePage.objects.first()
+    for url in ("/cms/stepmail/reports/", f"/cms/stepmail/reports/sequence/{sequence.pk}/"):
+        html = admin_client.get(url).content.decode()
+        assert 'id="id_q"' not in html, url  # (the sidebar's own search is menu-search-q)
+
+
+def test_an_empty_chart_says_so_in_the_editors_language():
+    from django.utils import translation
+
+    with translation.override("ja"):
+        svg = str(funnel_chart([]))
+    assert "この期間に送信したメールはまだありません。" in svg

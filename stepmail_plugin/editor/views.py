@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.generic import FormView, TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Page
@@ -50,7 +50,7 @@ class StepPreviewView(WagtailAdminTemplateMixin, TemplateView):
 
     template_name = "stepmail/editor/step_preview.html"
     header_icon = "mail"
-    page_title = gettext_lazy("Preview")
+    page_title = pgettext_lazy("stepmail", "Preview")
 
     def dispatch(self, request, *args, **kwargs):
         self.step = _editable(get_object_or_404(StepEmailPage, pk=kwargs["step_id"]), request.user)
@@ -65,7 +65,7 @@ class StepPreviewView(WagtailAdminTemplateMixin, TemplateView):
         return self.breadcrumbs_items + [
             {"url": reverse("wagtailadmin_pages:edit", args=[self.step.pk]),
              "label": self.step.get_admin_display_title()},
-            {"url": "", "label": _("Preview")},
+            {"url": "", "label": pgettext("stepmail", "Preview")},
         ]
 
     def get(self, request, *args, **kwargs):
@@ -159,6 +159,13 @@ class TestSendView(WagtailAdminTemplateMixin, FormView):
     def get_page_subtitle(self):
         return self.page.get_admin_display_title()
 
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": reverse("wagtailadmin_pages:edit", args=[self.page.pk]),
+             "label": self.page.get_admin_display_title()},
+            {"url": "", "label": _("Test send")},
+        ]
+
     def get_initial(self):
         return {"email": self.request.user.email}
 
@@ -201,6 +208,10 @@ class BlueprintsView(WagtailAdminTemplateMixin, TemplateView):
     template_name = "stepmail/editor/blueprints.html"
     header_icon = "mail"
     page_title = gettext_lazy("Ready-made sequences")
+
+    def get_breadcrumbs_items(self):
+        # Without an item of its own, the header would only say "Home".
+        return self.breadcrumbs_items + [{"url": "", "label": self.get_page_title()}]
 
     def dispatch(self, request, *args, **kwargs):
         self.parents = _addable_parents(request.user)

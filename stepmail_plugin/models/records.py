@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def normalize_email(email: str) -> str:
@@ -63,7 +64,7 @@ class Contact(models.Model):
     unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
     bounced_at = models.DateTimeField(_("hard bounce at"), null=True, blank=True)
     complained_at = models.DateTimeField(_("complaint at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=now, editable=False)
+    created_at = models.DateTimeField(pgettext_lazy("stepmail", "created at"), default=now, editable=False)
 
     class Meta:
         verbose_name = _("contact")
@@ -115,7 +116,7 @@ class Suppression(models.Model):
     )
     reason = models.CharField(_("reason"), max_length=16, choices=SuppressionReason.choices)
     source = models.CharField(_("source"), max_length=100, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=now)
+    created_at = models.DateTimeField(pgettext_lazy("stepmail", "created at"), default=now)
 
     class Meta:
         verbose_name = _("suppression")
@@ -140,7 +141,7 @@ class Suppression(models.Model):
 
 
 class EnrollmentStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("stepmail", "Active")
     PAUSED = "paused", _("Paused")
     COMPLETED = "completed", _("Completed")
     EXITED = "exited", _("Exited")
@@ -286,7 +287,7 @@ class Delivery(models.Model):
         help_text=_("Empty: the step's own content (variant A)."),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    created_at = models.DateTimeField(_("created at"), default=now)
+    created_at = models.DateTimeField(pgettext_lazy("stepmail", "created at"), default=now)
 
     class Meta:
         verbose_name = _("delivery")

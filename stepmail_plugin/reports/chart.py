@@ -50,7 +50,9 @@ def funnel_chart(rows: Sequence[Any], *, width: int = 760, height: int = 320) ->
         out.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{colour}"/>'
                    f'<text x="{x + 18}" y="18">{escape(labels[key])}</text>')
     if not rows or not any(r.counts.total for r in rows):
-        out.append(f'<text x="{left}" y="{top + plot_h // 2}">{escape(_("No mails in this period yet."))}</text></svg>')
+        # Outside the f-string: xgettext does not see calls inside f-string expressions.
+        empty = _("No mails in this period yet.")
+        out.append(f'<text x="{left}" y="{top + plot_h // 2}">{escape(empty)}</text></svg>')
         return mark_safe("".join(out))
     peak = _nice_max(max(max(getattr(r.counts, key) for key, _c in SERIES) for r in rows))
     for i in range(5):  # grid and axis labels

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.components import Component
@@ -57,6 +57,7 @@ class StepMailReportMixin:
     any_permission_required = REPORT_PERMISSIONS
     filterset_class = CohortFilterSet
     header_icon = "mail"
+    is_searchable = False  # rows are computed, not searched
 
     @cached_property
     def permission_policy(self):
@@ -70,6 +71,14 @@ class StepMailReportMixin:
 
     def filter_queryset(self, queryset):
         return queryset  # rows are computed from an already filtered cohort
+
+    def get_context_data(self, *args, **kwargs):
+        context = super().get_context_data(*args, **kwargs)
+        # Wagtail's header shows any ``search_form`` in the context; without our own None, a shop's
+        # context processor (Oscar's product search) would put a search box there that searches
+        # nothing in a report.
+        context["search_form"] = None
+        return context
 
 
 # -- all sequences --------------------------------------------------------------------------------
@@ -187,7 +196,7 @@ class SequenceReportView(StepMailReportMixin, ReportView):
         "dropped", "dropoff_pct", "skip_reasons", "drop_reasons_text",
     ]
     export_headings = {
-        "position": gettext_lazy("Step"), "title": gettext_lazy("Title"), "delay": gettext_lazy("Sent after"),
+        "position": gettext_lazy("Step"), "title": pgettext_lazy("stepmail", "Title"), "delay": gettext_lazy("Sent after"),
         "sent": gettext_lazy("Sent"), "delivered": gettext_lazy("Delivered"), "opened": gettext_lazy("Opened"),
         "open_rate_pct": gettext_lazy("Open rate (%)"), "clicked": gettext_lazy("Clicked"),
         "click_rate_pct": gettext_lazy("Click rate (%)"), "click_to_open_pct": gettext_lazy("Click-to-open (%)"),
