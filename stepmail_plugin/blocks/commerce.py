@@ -129,7 +129,10 @@ class ProductsBlock(PersonalizedStructBlock):
             "products out of stock are skipped, and the next candidate takes their place."
         ),
     )
-    products = blocks.ListBlock(ProductChooserBlock(), label=_("Hand-picked products"), required=False)
+    # Starts empty: with Wagtail's default of one empty item, an editor who only ticks other
+    # sources would meet "This field is required" on publishing.
+    products = blocks.ListBlock(ProductChooserBlock(), label=_("Hand-picked products"), required=False,
+                                default=[])
     count = blocks.IntegerBlock(label=_("How many products"), default=3, min_value=1, max_value=6)
     upsell_percent = blocks.IntegerBlock(
         label=_("Upsell: at most this many percent more expensive"), default=50, min_value=1, max_value=500
