@@ -89,7 +89,9 @@ class Mail:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        # Python's generator folds a long encoded subject after "Subject:", which the parser
+        # returns with a leading space; mail clients show it without.
+        return str(self.message["Subject"]).strip()
 
     @property
     def to(self) -> str:
