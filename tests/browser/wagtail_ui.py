@@ -3,6 +3,8 @@ reads (Japanese admin unless said otherwise), so the tests read like the editor 
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 
@@ -17,6 +19,10 @@ def type_rich_text(page: Page, text: str) -> None:
     editor = page.locator("[data-contentpath='body'] .public-DraftEditor-content").last
     editor.click()
     editor.type(text)
+    # Draftail copies its content into the form's hidden input a moment after typing; an editor
+    # who saved faster than that would save the block empty, so wait until it is there.
+    stored = editor.locator("xpath=ancestor::div[contains(@class, 'w-field__input')][1]//input[@type='hidden']")
+    expect(stored.first).to_have_value(re.compile(re.escape(text[:6])))
 
 
 def choose(page: Page, button: str, item: str) -> None:
@@ -28,7 +34,8 @@ def choose(page: Page, button: str, item: str) -> None:
 
 
 def save_draft(page: Page, label: str = "下書きを保存") -> None:
-    page.get_by_role("button", name=label).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name=label).click()
     expect(messages(page)).to_be_visible()
 
 
@@ -38,9 +45,10 @@ def more_actions(page: Page, toggle: str = "他のアクション") -> None:
 
 
 def publish(page: Page, toggle: str = "他のアクション", label: str = "公開") -> None:
-    """Publish the page being edited, from the editor's action menu."""
+    """Publish the page being edited, from the editor's action menu (and wait for the answer)."""
     more_actions(page, toggle)
-    page.locator("footer").get_by_role("button", name=label, exact=True).click()
+    with page.expect_navigation():
+        page.locator("footer").get_by_role("button", name=label, exact=True).click()
     expect(messages(page)).to_be_visible()
 
 
@@ -74,7 +82,16 @@ def sidebar(page: Page, menu: str, item: str | None = None) -> None:
     page.get_by_role("list", name=menu).get_by_role("link", name=item, exact=True).click()
 
 
-def scroll_to(page: Page, locator) -> None:
-    """Bring ``locator`` to the top of the window (for a screenshot), with nothing focused."""
-    locator.evaluate("e => { document.activeElement && document.activeElement.blur(); "
-                     "e.scrollIntoView({block: 'start', inline: 'nearest'}); }")
+def scroll_to(page: Page, locator, block: str = "start") -> None:
+    """Bring ``locator`` to the top (or ``block="center"``) of the window, for a screenshot,
+    with nothing focused."""
+    locator.first.evaluate("(e, block) => { document.activeElement && document.activeElement.blur(); "
+                           "e.scrollIntoView({block: block, inline: 'nearest'}); }", block)
+
+
+def field(page: Page, label: str):
+    """The form control labelled ``label`` (a required field's label ends with "*")."""
+    controls = page.locator("input, select, textarea")
+    return controls.and_(
+        page.get_by_label(label, exact=True).or_(page.get_by_label(label + "*", exact=True))
+    ).first
