@@ -375,3 +375,19 @@ def test_the_explorer_lists_a_sequences_steps_in_the_order_they_are_sent(client,
     second.save_revision().publish()
     html = client.get(reverse("wagtailadmin_explore", args=[sequence.pk])).content.decode()
     assert html.index(f"page_{first.pk}_title") < html.index(f"page_{second.pk}_title")
+
+
+@pytest.mark.django_db
+def test_ready_made_sequences_are_listed_in_the_editors_admin_language(client, scenario):
+    """An editor whose account prefers English gets the templates' English titles, even from a
+    Japanese browser (as the rest of the admin)."""
+    from wagtail.users.models import UserProfile
+
+    user = superuser()
+    profile = UserProfile.get_for_user(user)
+    profile.preferred_language = "en"
+    profile.save()
+    client.force_login(user)
+    html = client.get(reverse("stepmail_editor:blueprints"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "Apparel post-purchase" in html and "アパレル購入後フォロー" not in html
+    assert "Ready-made sequences" in html

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.generic import FormView, TemplateView
@@ -221,7 +222,9 @@ class BlueprintsView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        language = "ja" if (self.request.LANGUAGE_CODE or "ja").startswith("ja") else "en"
+        # The admin's language (Wagtail activates the user's preferred language for admin views;
+        # request.LANGUAGE_CODE is only the browser's).
+        language = "ja" if (get_language() or "ja").startswith("ja") else "en"
         context["blueprints"] = [
             {
                 "blueprint": blueprint,

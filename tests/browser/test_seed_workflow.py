@@ -136,4 +136,4 @@ def test_a_new_editor_walks_the_seed_workflow(admin, store, shots):
     shots.take(page, "workflow-5-report")
     ab = page.locator("table[data-stepmail-ab]")
     expect(ab).to_contain_text("B 短い件名")
-    shots.take(page.locator("h2").filter(has_text="A/B").locator("xpath=..").first, "workflow-5-ab-result")
+    shots.take(ab, "workflow-5-ab-result")
