@@ -13,6 +13,7 @@ from .wagtail_ui import (
     add_block,
     explorer_rows,
     field,
+    heading,
     messages,
     open_tab,
     publish,
@@ -59,12 +60,12 @@ def test_a_new_editor_walks_the_seed_workflow(admin, store, shots):
     open_tab(page, "ルール")
     field(page, "これらのカテゴリから購入").select_option(label="トップス")
     field(page, "最低注文金額").fill("5000")
-    scroll_to(page, page.get_by_text("参加条件", exact=True).first)
+    scroll_to(page, heading(page, "参加条件"))
     shots.take(page, "workflow-1-targeting")
     # -- 4. 配信設定 (sequence-wide): the send window in the customer's time zone ---------------
     field(page, "配信開始時刻").fill("09:00")
     field(page, "配信終了時刻").fill("20:00")
-    scroll_to(page, page.get_by_text("配信タイミング", exact=True).first)
+    scroll_to(page, heading(page, "配信タイミング"))
     shots.take(page, "workflow-4-send-window")
     save_draft(page)
     expect(messages(page)).to_contain_text(TITLE)
@@ -83,7 +84,7 @@ def test_a_new_editor_walks_the_seed_workflow(admin, store, shots):
     page.get_by_role("button", name=re.compile("パターン.*追加|追加.*パターン")).click()
     field(page, "パターン名").fill("B 短い件名")
     page.locator("#id_variants-0-subject").fill("着こなしのヒント")
-    scroll_to(page, page.locator("[data-panel-heading-text]").filter(has_text="A/Bテスト"))
+    scroll_to(page, heading(page, "A/Bテスト"))
     shots.take(page, "workflow-5-ab-variant")
     save_draft(page)
     # A third step that would go out before the second: refused on publishing, on the field.
@@ -92,7 +93,7 @@ def test_a_new_editor_walks_the_seed_workflow(admin, store, shots):
     field(page, "送信条件").select_option(label="前回のメールが開封されなかった場合のみ")
     publish(page)
     expect(page.get_by_text("ステップは順番に実行されます").first).to_be_visible()
-    scroll_to(page, page.get_by_text("タイミング", exact=True).first)
+    scroll_to(page, heading(page, "タイミング"))
     shots.take(page, "workflow-2-step-order-error")
     page.get_by_role("spinbutton", name="送信タイミング*").fill("7")
     publish(page)

@@ -7,6 +7,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
+VIEWPORT_MIDDLE = (640, 400)
+
 
 def add_block(page: Page, label: str) -> None:
     """Append a block to the step's body through the StreamField's "+" menu."""
@@ -82,11 +84,24 @@ def sidebar(page: Page, menu: str, item: str | None = None) -> None:
     page.get_by_role("list", name=menu).get_by_role("link", name=item, exact=True).click()
 
 
-def scroll_to(page: Page, locator, block: str = "start") -> None:
-    """Bring ``locator`` to the top (or ``block="center"``) of the window, for a screenshot,
-    with nothing focused."""
-    locator.first.evaluate("(e, block) => { document.activeElement && document.activeElement.blur(); "
-                           "e.scrollIntoView({block: block, inline: 'nearest'}); }", block)
+def scroll_to(page: Page, locator, margin: int = 70) -> None:
+    """Scroll (vertically, with the mouse wheel) until ``locator`` is near the top of the window,
+    for a screenshot, with nothing focused. (``scrollIntoView`` also scrolls Wagtail's editor
+    sideways.)"""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    target = locator.first
+    for _ in range(10):
+        box = target.bounding_box()
+        if box is None or abs(box["y"] - margin) < 8:
+            break
+        page.mouse.move(VIEWPORT_MIDDLE[0], VIEWPORT_MIDDLE[1])
+        page.mouse.wheel(0, box["y"] - margin)
+        page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => r(true)))")
+
+
+def heading(page: Page, text: str):
+    """A panel heading of the page editor (not its namesake in the minimap)."""
+    return page.locator("[data-panel-heading-text]").filter(has_text=re.compile("^" + re.escape(text) + "$"))
 
 
 def field(page: Page, label: str):
