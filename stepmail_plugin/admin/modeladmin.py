@@ -30,7 +30,8 @@ from ..models import (
 )
 from ..triggers.registry import registry
 from . import views
-from .actions import REQUEUEABLE_STATUSES, RUNNING_STATUSES, unsubscribe_known_contacts
+from ..flow import RUNNING_STATUSES
+from .actions import REQUEUEABLE_STATUSES, unsubscribe_known_contacts
 from .forms import SuppressionForm
 
 
@@ -40,6 +41,9 @@ def register_log_actions(actions):
     actions.register_action(views.LOG_RESUME, _("Resume enrollment"), _("Enrollment resumed"))
     actions.register_action(
         views.LOG_CANCEL, _("Cancel enrollment"), _("Enrollment cancelled by staff")
+    )
+    actions.register_action(
+        views.LOG_ENROLL, _("Enroll by hand"), _("Enrolled by staff")
     )
     actions.register_action(
         views.LOG_REQUEUE, _("Requeue delivery"), _("Delivery requeued by staff")
@@ -174,6 +178,10 @@ class ContactInspectView(InspectView):
             enrollment.trigger_label = views.trigger_label(enrollment.trigger)
         for delivery in history["deliveries"]:
             delivery.admin_url = admin_url(Delivery, "inspect", delivery.pk)
+        if self.request.user.has_perm(views.perm_name(Enrollment, "add")):
+            kwargs["enroll_url"] = (
+                admin_url(Enrollment, "enroll") + f"?contact={quote(self.instance.pk)}"
+            )
         return super().get_context_data(**history, **kwargs)
 
 
@@ -232,6 +240,13 @@ class ContactAdmin(StepMailModelAdmin):
 
 
 # -- enrollments --------------------------------------------------------------------------------
+class EnrollmentIndexView(IndexView):
+    def get_context_data(self, **kwargs):
+        if self.request.user.has_perm(views.perm_name(Enrollment, "add")):
+            kwargs["enroll_url"] = self.url_helper.get_action_url("enroll")
+        return super().get_context_data(**kwargs)
+
+
 class EnrollmentInspectView(InspectView):
     def get_page_subtitle(self):
         return views.enrollment_label(self.instance)
@@ -286,6 +301,8 @@ class EnrollmentAdmin(StepMailModelAdmin):
     list_select_related = ("contact", "sequence")
     search_fields = ("contact__email",)
     ordering = ("-created_at", "-pk")
+    index_view_class = EnrollmentIndexView
+    index_template_name = "stepmail/admin/enrollment_index.html"
     inspect_view_enabled = True
     inspect_view_class = EnrollmentInspectView
     inspect_template_name = "stepmail/admin/enrollment_inspect.html"
@@ -317,6 +334,14 @@ class EnrollmentAdmin(StepMailModelAdmin):
         return [
             (name, views.EnrollmentActionView.as_view(action=name, return_url=back), True)
             for name in ("pause", "resume", "cancel")
+        ] + [
+            (
+                "enroll",
+                views.HandEnrollView.as_view(
+                    index_url=lambda: self.url_helper.index_url, inspect_url=back
+                ),
+                False,
+            )
         ]
 
 
