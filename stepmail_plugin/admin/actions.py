@@ -15,10 +15,12 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -41,14 +43,26 @@ from ..subscriptions import unsubscribe_contact
 REQUEUED_BY_STAFF = "requeued_by_staff"
 #: Delivery statuses staff may put back in the queue.
 REQUEUEABLE_STATUSES = (DeliveryStatus.UNCERTAIN, DeliveryStatus.FAILED)
+#: Delivery statuses that need a look from staff (dashboard, timeline, "needs attention" filter).
+ATTENTION_STATUSES = (DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN)
 #: Suppression reasons an import may create.
 IMPORT_REASONS = (SuppressionReason.UNSUBSCRIBED, SuppressionReason.MANUAL)
 #: Header names recognised for the address column of an imported CSV file (compared lower-cased).
 EMAIL_HEADERS = frozenset(
     {"email", "e-mail", "email address", "email_address", "mail", "メールアドレス"}
 )
+#: How long a failed delivery stays on the dashboard's "needs attention" count.
+ATTENTION_WINDOW = timedelta(days=7)
 _MAX_EMAIL_LENGTH = 254
 _CHUNK = 500
+
+
+def needs_attention(now: datetime) -> Q:
+    """Deliveries staff should look at: failed in the last 7 days (older failures were seen on the
+    dashboard already), or uncertain (may or may not have gone out; never resent by itself)."""
+    return Q(status=DeliveryStatus.UNCERTAIN) | Q(
+        status=DeliveryStatus.FAILED, updated_at__gte=now - ATTENTION_WINDOW
+    )
 
 
 # -- enrollments ------------------------------------------------------------------------------

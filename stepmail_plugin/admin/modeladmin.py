@@ -12,6 +12,7 @@ from django.contrib.admin.utils import quote
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import re_path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from wagtail.admin.panels import FieldPanel, ObjectList
@@ -25,13 +26,20 @@ from ..models import (
     Delivery,
     Enrollment,
     EnrollmentStatus,
+    SequencePage,
+    StepEmailPage,
     Suppression,
     SuppressionReason,
 )
 from ..triggers.registry import registry
 from . import views
 from ..flow import RUNNING_STATUSES
-from .actions import REQUEUEABLE_STATUSES, unsubscribe_known_contacts
+from .actions import (
+    ATTENTION_STATUSES,
+    REQUEUEABLE_STATUSES,
+    needs_attention,
+    unsubscribe_known_contacts,
+)
 from .forms import SuppressionForm
 
 
@@ -167,6 +175,54 @@ class DeliveryReasonFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(reason=self.value()) if self.value() else queryset
+
+
+class StepFilter(admin.SimpleListFilter):
+    """Deliveries of one step (the sequence timeline links here), listed as "sequence › step"."""
+
+    title = pgettext_lazy("stepmail", "step")
+    parameter_name = "step"
+
+    def lookups(self, request, model_admin):
+        steps = list(StepEmailPage.objects.order_by("path").only("pk", "path", "title"))
+        steplen = StepEmailPage.steplen
+        parents = dict(
+            SequencePage.objects.filter(path__in={s.path[:-steplen] for s in steps}).values_list(
+                "path", "title"
+            )
+        )
+        return [
+            (str(step.pk), f"{parents.get(step.path[:-steplen], '?')} › {step.title}")
+            for step in steps
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(step_id=int(value))
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    """Failed and uncertain deliveries together: what staff should look at (dashboard link)."""
+
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("recent", _("Failed in the last 7 days, or uncertain")),
+            ("yes", _("Failed or uncertain")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "recent":
+            return queryset.filter(needs_attention(timezone.now()))
+        if self.value() == "yes":
+            return queryset.filter(status__in=ATTENTION_STATUSES)
+        return queryset
 
 
 # -- contacts -----------------------------------------------------------------------------------
@@ -402,7 +458,7 @@ class DeliveryAdmin(StepMailModelAdmin):
         "reason",
         "esp_message_id",
     )
-    list_filter = ("status", DeliveryReasonFilter)
+    list_filter = ("status", AttentionFilter, DeliveryReasonFilter, StepFilter)
     list_select_related = ("enrollment__contact", "step")
     search_fields = ("enrollment__contact__email", "to_email", "esp_message_id")
     ordering = ("-due_at", "-pk")
