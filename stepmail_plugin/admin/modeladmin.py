@@ -26,7 +26,6 @@ from ..models import (
     Delivery,
     Enrollment,
     EnrollmentStatus,
-    SequencePage,
     StepEmailPage,
     Suppression,
     SuppressionReason,
@@ -178,31 +177,31 @@ class DeliveryReasonFilter(admin.SimpleListFilter):
 
 
 class StepFilter(admin.SimpleListFilter):
-    """Deliveries of one step (the sequence timeline links here), listed as "sequence › step"."""
+    """Deliveries of one step (the sequence timeline links here with ``?step=<id>``).
+
+    Shown only once a step is chosen, with the other steps of its sequence as "sequence › step":
+    listing every step of every sequence would bury the other filters.
+    """
 
     title = pgettext_lazy("stepmail", "step")
     parameter_name = "step"
 
     def lookups(self, request, model_admin):
-        steps = list(StepEmailPage.objects.order_by("path").only("pk", "path", "title"))
-        steplen = StepEmailPage.steplen
-        parents = dict(
-            SequencePage.objects.filter(path__in={s.path[:-steplen] for s in steps}).values_list(
-                "path", "title"
-            )
-        )
+        value = self.value() or ""
+        step = StepEmailPage.objects.filter(pk=value).first() if value.isdigit() else None
+        if step is None:
+            return []
+        sequence = step.get_parent()
         return [
-            (str(step.pk), f"{parents.get(step.path[:-steplen], '?')} › {step.title}")
-            for step in steps
+            (str(sibling.pk), f"{sequence.title} › {sibling.title}")
+            for sibling in StepEmailPage.objects.sibling_of(step).order_by("path").only("pk", "title")
         ]
 
     def queryset(self, request, queryset):
         value = self.value()
-        if not value:
-            return queryset
-        if not value.isdigit():
-            return queryset.none()
-        return queryset.filter(step_id=int(value))
+        if value and value.isdigit():
+            return queryset.filter(step_id=int(value))
+        return queryset
 
 
 class AttentionFilter(admin.SimpleListFilter):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TestSendForm(forms.Form):
@@ -42,7 +43,7 @@ class CopySequenceForm(forms.Form):
 
     title = forms.CharField(label=_("Title of the copy"), max_length=255)
     slug = forms.SlugField(
-        label=_("Slug"),
+        label=pgettext_lazy("stepmail", "Slug"),
         max_length=255,
         required=False,
         allow_unicode=True,
