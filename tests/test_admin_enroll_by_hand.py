@@ -168,8 +168,12 @@ def test_without_the_add_permission_there_is_no_form(client, staff_client, welco
     assert enroll(client, welcome, "x@example.jp", consent="on").status_code == 403
     assert not Enrollment.objects.exists() and not Contact.objects.exists()
 
-    client.force_login(make_staff("clerk2", "stepmail.view_enrollment", "stepmail.add_enrollment"))
+    clerk = make_staff("clerk2", "stepmail.view_enrollment", "stepmail.add_enrollment")
+    client.force_login(clerk)
     assert reverse(ENROLL) in client.get(reverse(INDEX)).content.decode()
+    known = make_contact("known@example.jp")
+    # May enroll, may not look up contacts: an id does not reveal an address.
+    assert "known@example.jp" not in client.get(f"{reverse(ENROLL)}?contact={known.pk}").content.decode()
     assert enroll(client, welcome, "x@example.jp", consent="on").status_code == 302
     assert Enrollment.objects.get().contact.consent_source == "admin:clerk2"
     assert Delivery.objects.get().status == DeliveryStatus.SCHEDULED

@@ -115,12 +115,18 @@ def enroll_by_hand(
             % {"email": email}
         )
     person: Contact | Person = contact or Person(email=email, first_name=first_name, last_name=last_name)
-    created = enroll(
-        person,
-        sequence.trigger,
-        consent_source=source[:100] if record_consent else "",
-        match={"sequence_ids": [sequence.pk], "skip_filters": True},
-    )
+    try:
+        created = enroll(
+            person,
+            sequence.trigger,
+            consent_source=source[:100] if record_consent else "",
+            match={"sequence_ids": [sequence.pk], "skip_filters": True},
+        )
+    except LookupError:  # a host project's trigger that is no longer registered
+        return HandEnrollment(
+            refusal=gettext("The trigger “%(trigger)s” of “%(sequence)s” is not available any more.")
+            % {"trigger": sequence.trigger, "sequence": sequence.title}
+        )
     created = [e for e in created if e.sequence_id == sequence.pk]
     if created:
         return HandEnrollment(enrollment=created[0])

@@ -180,7 +180,8 @@ class HandEnrollView(StaffPermissionMixin, FormView):
     def get_initial(self):
         initial = super().get_initial()
         contact_id = self.request.GET.get("contact", "")
-        if contact_id.isdigit():
+        # Only someone who may see contacts gets an address filled in from a contact's id.
+        if contact_id.isdigit() and self.request.user.has_perm(perm_name(Contact, "view")):
             contact = Contact.objects.filter(pk=contact_id).first()
             if contact is not None:
                 initial["email"] = contact.email
