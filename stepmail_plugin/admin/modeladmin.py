@@ -30,6 +30,7 @@ from ..models import (
     Suppression,
     SuppressionReason,
 )
+from ..reasons import reason_label
 from ..triggers.registry import registry
 from . import views
 from ..flow import RUNNING_STATUSES
@@ -170,7 +171,7 @@ class DeliveryReasonFilter(admin.SimpleListFilter):
             .values_list("reason", flat=True)
             .distinct()
         )
-        return [(reason, reason) for reason in reasons]
+        return [(reason, reason_label(reason)) for reason in reasons]
 
     def queryset(self, request, queryset):
         return queryset.filter(reason=self.value()) if self.value() else queryset
@@ -350,7 +351,7 @@ class EnrollmentAdmin(StepMailModelAdmin):
         "trigger_label",
         "anchor_at",
         "status",
-        "exit_reason",
+        "exit_reason_label",
     )
     list_filter = ("status", TriggerFilter, "sequence")
     list_select_related = ("contact", "sequence")
@@ -368,7 +369,7 @@ class EnrollmentAdmin(StepMailModelAdmin):
         "key",
         "anchor_at",
         "status",
-        "exit_reason",
+        "exit_reason_label",
         "context",
         "created_at",
         "ended_at",
@@ -454,7 +455,7 @@ class DeliveryAdmin(StepMailModelAdmin):
         "due_at",
         "sent_at",
         "attempts",
-        "reason",
+        "reason_label",
         "esp_message_id",
     )
     list_filter = ("status", AttentionFilter, DeliveryReasonFilter, StepFilter)
@@ -475,7 +476,7 @@ class DeliveryAdmin(StepMailModelAdmin):
         "to_email",
         "esp_message_id",
         "esp_status",
-        "reason",
+        "reason_label",
         "error",
         "created_at",
         "updated_at",
