@@ -1,8 +1,9 @@
 """The editor's loop in the Wagtail admin: preview with real data, time travel, test send,
-and ready-made sequences.
+ready-made sequences, and copying a sequence.
 
 Every view checks the user's permission on the page it concerns (edit for previews and test
-sends, add for new sequences); seeing a real customer's mail also needs ``view_enrollment``.
+sends, add for new sequences, edit on the sequence and add on the destination for copies);
+seeing a real customer's mail also needs ``view_enrollment``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.generic import FormView, TemplateView
+from wagtail import hooks
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Page
 
@@ -32,7 +34,8 @@ from .blueprints import (
     create_from_blueprint,
     get_blueprint,
 )
-from .forms import BlueprintForm, TestSendForm
+from .copying import copy_parents, copy_sequence, copy_title
+from .forms import BlueprintForm, CopySequenceForm, TestSendForm
 from .samples import enrollment_sample, sample_for, sequence_of
 from .testsend import send_tests
 from .validation import step_warnings
@@ -272,6 +275,74 @@ class BlueprintsView(WagtailAdminTemplateMixin, TemplateView):
               "test-send and publish.") % {"title": sequence.title, "count": len(blueprint.steps)},
         )
         return redirect(reverse("wagtailadmin_explore", args=[sequence.pk]))
+
+
+class CopySequenceView(WagtailAdminTemplateMixin, FormView):
+    """Copy a sequence with all its steps as drafts: GET shows what is copied and asks for the new
+    title and folder, POST copies (Wagtail's copy action) and opens the copy."""
+
+    template_name = "stepmail/editor/copy_sequence.html"
+    form_class = CopySequenceForm
+    header_icon = "copy"
+    page_title = gettext_lazy("Copy sequence")
+
+    def dispatch(self, request, *args, **kwargs):
+        self.sequence = get_object_or_404(SequencePage, pk=kwargs["sequence_id"])
+        if not self.sequence.permissions_for_user(request.user).can_copy():
+            raise PermissionDenied
+        self.parents = copy_parents(self.sequence, request.user)
+        if not self.parents:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_subtitle(self):
+        return self.sequence.get_admin_display_title()
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "parents": self.parents}
+
+    def get_initial(self):
+        parent = self.sequence.get_parent()
+        return {
+            "title": copy_title(self.sequence),
+            "parent": parent.pk if any(p.pk == parent.pk for p in self.parents) else self.parents[0].pk,
+        }
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            sequence=self.sequence,
+            steps=list(self.sequence.get_steps()),
+            edit_url=reverse("wagtailadmin_pages:edit", args=[self.sequence.pk]),
+        )
+        return context
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        # Wagtail's copy action checks again that the user may add pages in the chosen folder.
+        copy = copy_sequence(
+            self.sequence, data["parent"], title=data["title"], slug=data["slug"], user=self.request.user
+        )
+        for fn in hooks.get_hooks("after_copy_page"):
+            result = fn(self.request, self.sequence, copy)
+            if hasattr(result, "status_code"):
+                return result
+        messages.success(
+            self.request,
+            _("“%(title)s” was copied with its %(count)d steps, as drafts. Customers and statistics "
+              "of the original were not copied. Review the copy, then publish the sequence and "
+              "its steps.") % {"title": copy.title, "count": copy.get_steps().count()},
+        )
+        return redirect(reverse("wagtailadmin_explore", args=[copy.pk]))
+
+
+def redirect_sequence_copy(request, page):
+    """``before_copy_page``: Wagtail's generic "Copy" of a sequence leads to "Copy sequence", which
+    always copies the steps, never publishes the copy and never makes an alias (an alias of a
+    live sequence would be live too, and enroll everyone twice)."""
+    if page_is(page, SequencePage):
+        return redirect(reverse("stepmail_editor:copy_sequence", args=[page.pk]))
+    return None
 
 
 def page_is(page: Page, model) -> bool:

@@ -27,6 +27,7 @@ from wagtail.fields import StreamField
 from wagtail.models import Page
 
 from ..blocks import StepBodyBlock
+from ..panels import SequenceTimelinePanel
 from ..rendering.merge import EDITOR_FIELDS, validate_merge_text
 from ..triggers.registry import trigger_choices
 from .fields import ABTestStepMixin, HoldoutSequenceMixin
@@ -100,6 +101,7 @@ class SequencePage(HoldoutSequenceMixin, NotServedMixin, SequenceRules, Page):
             heading=_("Scenario"),
         ),
         FieldPanel("holdout_percent"),
+        SequenceTimelinePanel(heading=_("Timeline")),
     ]
     edit_handler = TabbedInterface(
         [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -10,6 +11,8 @@ from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from ..reasons import reason_label
 
 
 def normalize_email(email: str) -> str:
@@ -216,6 +219,11 @@ class Enrollment(models.Model):
     def __str__(self) -> str:
         return f"{self.contact} → {self.sequence.title}"
 
+    @admin.display(description=_("exit reason"), ordering="exit_reason")
+    def exit_reason_label(self) -> str:
+        """The exit reason in words (see :mod:`stepmail_plugin.reasons`)."""
+        return reason_label(self.exit_reason)
+
 
 class DeliveryStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
@@ -304,3 +312,8 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrollment_id}/{self.step_id}: {self.status}"
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_label(self) -> str:
+        """Why it was skipped, failed or cancelled, in words (see :mod:`stepmail_plugin.reasons`)."""
+        return reason_label(self.reason)

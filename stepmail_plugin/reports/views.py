@@ -297,16 +297,31 @@ class StepMailPanel(Component):
     order = 150
 
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
+        from ..admin.actions import ATTENTION_WINDOW, needs_attention
+
         now = timezone.now()
         today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
         week = totals(Delivery.objects.filter(sent_at__gte=now - timedelta(days=7)))
-        failed = Delivery.objects.filter(status=DeliveryStatus.FAILED, updated_at__gte=now - timedelta(days=7))
+        failed = Delivery.objects.filter(status=DeliveryStatus.FAILED, updated_at__gte=now - ATTENTION_WINDOW)
+        attention = Delivery.objects.filter(needs_attention(now)).aggregate(
+            failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
+            uncertain=Count("pk", filter=Q(status=DeliveryStatus.UNCERTAIN)),
+        )
+        request = (parent_context or {}).get("request")
+        user = getattr(request, "user", None)
+        attention_url = None
+        if user is not None and user.has_perm("stepmail.view_delivery"):
+            # Only staff who may see customers' deliveries get the list behind the count.
+            attention_url = reverse("stepmail_delivery_modeladmin_index") + "?attention=recent"
         return {
             "sent_today": Delivery.objects.filter(status=DeliveryStatus.SENT, sent_at__gte=today).count(),
             "week": week,
-            "failed_recent": failed.count(),
-            "failed_reasons": list(failed.values("reason").annotate(n=Count("pk")).order_by("-n")[:5]),
-            "uncertain": Delivery.objects.filter(status=DeliveryStatus.UNCERTAIN).count(),
+            "attention": attention["failed"] + attention["uncertain"],
+            "failed_recent": attention["failed"],
+            "uncertain": attention["uncertain"],
+            "failed_reasons": list(failed.values("reason").annotate(n=Count("pk")).order_by("-n")[:5])
+            if attention["failed"] else [],
+            "attention_url": attention_url,
             # Due more than 15 minutes ago and still waiting: the dispatcher may not be running.
             "overdue": Delivery.objects.filter(
                 status=DeliveryStatus.SCHEDULED, due_at__lt=now - timedelta(minutes=15),

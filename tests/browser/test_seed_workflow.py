@@ -60,7 +60,7 @@ def test_a_new_editor_walks_the_seed_workflow(admin, store, shots):
     open_tab(page, "ルール")
     field(page, "これらのカテゴリから購入").select_option(label="トップス")
     field(page, "最低注文金額").fill("5000")
-    scroll_to(page, heading(page, "参加条件"))
+    scroll_to(page, heading(page, "シナリオ参加の条件"))
     shots.take(page, "workflow-1-targeting")
     # -- 4. 配信設定 (sequence-wide): the send window in the customer's time zone ---------------
     field(page, "配信開始時刻").fill("09:00")
