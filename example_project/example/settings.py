@@ -182,7 +182,9 @@ AUTHENTICATION_BACKENDS = [
     "oscar.apps.customer.auth_backends.EmailBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "haystack.backends.simple_backend.SimpleEngine"}}
+# Haystack's database-only engine, with Oscar's catalogue filters applied (example/search.py), so
+# the "all products" and category pages list products without a search server.
+HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "example.search.CatalogueSearchEngine"}}
 # The simple engine searches the database directly and has no index to keep up to date (Oscar's
 # default realtime processor would warn "update is not implemented" on every product save).
 HAYSTACK_SIGNAL_PROCESSOR = "haystack.signals.BaseSignalProcessor"
