@@ -391,3 +391,5 @@ def test_ready_made_sequences_are_listed_in_the_editors_admin_language(client, s
     html = client.get(reverse("stepmail_editor:blueprints"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert "Apparel post-purchase" in html and "アパレル購入後フォロー" not in html
     assert "Ready-made sequences" in html
+    # Each template names its trigger as the sequence's trigger field does, not only by its key.
+    assert "Order placed (<code>order_placed</code>)" in html

@@ -28,6 +28,7 @@ from ..rendering.batch import Mode
 from ..rendering.merge import MergeSyntaxError
 from ..rendering.preview import WIDTHS
 from ..rendering.single import render_single
+from ..triggers.registry import registry
 from .blueprints import (
     BLUEPRINTS,
     BlueprintUnavailable,
@@ -234,6 +235,8 @@ class BlueprintsView(WagtailAdminTemplateMixin, TemplateView):
                 "title": blueprint.title[language],
                 "description": blueprint.description[language],
                 "available": blueprint.is_available(),
+                # The trigger's name as the sequence page's trigger field shows it ("注文完了").
+                "trigger_label": getattr(registry.find(blueprint.trigger), "label", ""),
                 "form": kwargs.get("forms", {}).get(blueprint.key)
                 or BlueprintForm(initial={"blueprint": blueprint.key}, parents=self.parents, prefix=blueprint.key),
             }

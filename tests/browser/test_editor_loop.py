@@ -44,6 +44,8 @@ def test_editor_builds_previews_test_sends_and_publishes_a_sequence(page, store,
     card = page.locator("section").filter(has=page.get_by_role("heading", name=TEMPLATE))
     card.get_by_label("クーポンテンプレート").select_option(label="お礼クーポン10%")
     card.get_by_label("アンケートページ").select_option(label="お買い物アンケート")
+    expect(card).to_contain_text("トリガー: 注文完了 (order_placed)")
+    scroll_to(page, card)
     shots.take(page, "editor-templates")
     card.get_by_role("button", name="このシナリオを作成").click()
     expect(messages(page)).to_contain_text(f"「{TEMPLATE}」を2ステップの下書きとして作成しました")
