@@ -1,11 +1,15 @@
 """Service functions for staff actions on one enrollment: pause, resume, cancel, move.
 
-Admin buttons call these; each is one transaction, safe to call twice, and never sends mail
-itself (the dispatcher does, on its next tick).
+The admin's buttons (``admin/views.py``) call these, and so may your own code; each is one
+transaction on the locked enrollment, safe to call twice, and never sends mail itself (the
+dispatcher does, on its next tick). Delivery status changes are announced with
+``delivery_status_changed`` after commit, as the dispatcher does.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +26,14 @@ from .models import (
     StepEmailPage,
 )
 from .scheduling import due_at_for
+from .signals import delivery_status_changed
+
+logger = logging.getLogger(__name__)
+
+#: ``Enrollment.exit_reason`` and ``Delivery.reason`` written when staff cancel an enrollment.
+CANCELLED_BY_STAFF = "cancelled_by_staff"
+#: Enrollment statuses that can still be paused, resumed or cancelled.
+RUNNING_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
 
 
 def _locked(enrollment: Enrollment | int) -> Enrollment:
@@ -64,10 +76,41 @@ def resume_enrollment(enrollment: Enrollment | int, *, at: datetime | None = Non
     return enrollment
 
 
-def cancel_enrollment(enrollment: Enrollment | int, *, reason: str = "cancelled_by_staff") -> bool:
-    """End an active or paused enrollment; its queued mail is cancelled. False if it had ended."""
-    pk = enrollment.pk if isinstance(enrollment, Enrollment) else enrollment
-    return bool(end_enrollments(Enrollment.objects.filter(pk=pk), reason, status=EnrollmentStatus.CANCELLED))
+def cancel_enrollment(enrollment: Enrollment | int, *, reason: str = CANCELLED_BY_STAFF) -> int | None:
+    """End an active or paused enrollment; its queued mail is cancelled.
+
+    Returns how many queued mails were cancelled (0 or more), or None when the enrollment had
+    already ended (nothing changed). A delivery a worker has already claimed is left to it: the
+    dispatcher sees the enrollment has ended and does not advance it.
+    """
+    with transaction.atomic():
+        enrollment = _locked(enrollment)
+        if enrollment.status not in RUNNING_STATUSES:
+            return None
+        queued = list(
+            Delivery.objects.filter(enrollment=enrollment, status=DeliveryStatus.SCHEDULED).values_list(
+                "pk", flat=True
+            )
+        )
+        end_enrollments(Enrollment.objects.filter(pk=enrollment.pk), reason, status=EnrollmentStatus.CANCELLED)
+        cancelled = list(Delivery.objects.filter(pk__in=queued, status=DeliveryStatus.CANCELLED)) if queued else []
+        if cancelled:
+            transaction.on_commit(lambda: announce_status_change(cancelled, DeliveryStatus.SCHEDULED))
+    return len(cancelled)
+
+
+def announce_status_change(deliveries: Iterable[Delivery], old_status: str) -> None:
+    """Send ``delivery_status_changed`` for each of ``deliveries`` (call it after commit).
+
+    A receiver's error is logged, never raised: it must not turn a staff action into an error page.
+    """
+    for delivery in deliveries:
+        try:
+            delivery_status_changed.send(
+                sender=Delivery, delivery=delivery, old_status=old_status, new_status=delivery.status
+            )
+        except Exception:
+            logger.exception("stepmail: a delivery_status_changed receiver failed")
 
 
 def move_enrollment(
@@ -88,7 +131,7 @@ def move_enrollment(
 
     with transaction.atomic():
         enrollment = _locked(enrollment)
-        if enrollment.status not in (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED):
+        if enrollment.status not in RUNNING_STATUSES:
             return None
         created = enroll(
             enrollment.contact,

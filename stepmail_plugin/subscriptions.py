@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import (
+    ConsentStatus,
     Contact,
     Delivery,
     DeliveryStatus,
@@ -38,10 +39,7 @@ def unsubscribe_contact(contact: Contact, *, source: str) -> bool:
             status__in=[EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED],
             sequence__kind=SequenceKind.MARKETING,
         )
-        Delivery.objects.filter(
-            enrollment__in=active, status=DeliveryStatus.SCHEDULED
-        ).update(status=DeliveryStatus.CANCELLED, reason="unsubscribed")
-        active.update(status=EnrollmentStatus.EXITED, exit_reason="unsubscribed", ended_at=now)
+        _stop_queued(contact, active, now)
     return created
 
 
@@ -49,3 +47,65 @@ def mask_email(email: str) -> str:
     """``ta***@example.com``: enough to recognise, not enough to harvest from a forwarded link."""
     local, _, domain = email.partition("@")
     return f"{local[:2]}***@{domain}" if domain else "***"
+
+
+def _stop_queued(contact: Contact, enrollments, now) -> None:
+    """Cancel what was queued for ``enrollments`` and end them as unsubscribed."""
+    Delivery.objects.filter(enrollment__in=enrollments, status=DeliveryStatus.SCHEDULED).update(
+        status=DeliveryStatus.CANCELLED, reason="unsubscribed"
+    )
+    enrollments.update(status=EnrollmentStatus.EXITED, exit_reason="unsubscribed", ended_at=now)
+
+
+def set_sequence_subscription(contact: Contact, sequence_id: int, subscribed: bool, *, source: str) -> bool:
+    """Stop (or allow again) one marketing sequence for ``contact``. Returns True if anything changed.
+
+    Stopping ends the contact's running enrollments in that sequence, so a step already queued is
+    not sent; allowing it again only lets *future* triggers enroll them — what was stopped stays
+    stopped, as the customer was told.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        if subscribed:
+            deleted, _ = Suppression.objects.filter(
+                email=contact.email, sequence_id=sequence_id, reason=SuppressionReason.UNSUBSCRIBED
+            ).delete()
+            return bool(deleted)
+        _suppression, created = Suppression.objects.get_or_create(
+            email=contact.email,
+            sequence_id=sequence_id,
+            reason=SuppressionReason.UNSUBSCRIBED,
+            defaults={"source": source[:100], "created_at": now},
+        )
+        _stop_queued(
+            contact,
+            Enrollment.objects.filter(
+                contact=contact,
+                sequence_id=sequence_id,
+                status__in=[EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED],
+                sequence__kind=SequenceKind.MARKETING,
+            ),
+            now,
+        )
+    return created
+
+
+def resubscribe_contact(contact: Contact, *, source: str) -> bool:
+    """Record that ``contact`` asked for marketing mail again. Returns False if nothing changed.
+
+    Only the customer's own opt-out is lifted (with the consent's source and time recorded); bounces,
+    complaints and suppressions added by staff stay, and enrollments that ended stay ended.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        deleted, _ = Suppression.objects.filter(
+            email=contact.email, sequence=None, reason=SuppressionReason.UNSUBSCRIBED
+        ).delete()
+        changed = bool(deleted) or contact.unsubscribed_at is not None or contact.consent != ConsentStatus.OPTED_IN
+        if changed:
+            contact.unsubscribed_at = None
+            contact.consent = ConsentStatus.OPTED_IN
+            contact.consent_source = source[:100]
+            contact.consent_at = now
+            contact.save(update_fields=["unsubscribed_at", "consent", "consent_source", "consent_at"])
+    return changed

@@ -1,16 +1,18 @@
-"""Public views reached from mails: one-click unsubscribe (RFC 8058)."""
+"""Public views reached from mails: one-click unsubscribe (RFC 8058) and the preferences page."""
 
 from __future__ import annotations
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from .models import Contact
+from .preferences import PreferencesForm, save_preferences, subscription_choices
 from .subscriptions import mask_email, unsubscribe_contact
-from .tokens import UNSUBSCRIBE, read_token
+from .tokens import PREFERENCES, UNSUBSCRIBE, make_token, read_token
 from .tracking.views import record_unsubscribe
 
 
@@ -30,10 +32,46 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     contact = Contact.objects.filter(pk=contact_id).first()
     if contact is None:
         return _invalid(request, status=404)
-    context = {"email": mask_email(contact.email), "token": token}
+    context = {
+        "email": mask_email(contact.email),
+        "token": token,
+        "preferences_url": preferences_url_for(contact),
+    }
     if request.method == "POST":
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"
         unsubscribe_contact(contact, source="one-click" if one_click else "unsubscribe-page")
         record_unsubscribe(payload.get("d"))
         return render(request, "stepmail/unsubscribed.html", context)
     return render(request, "stepmail/unsubscribe.html", context)
+
+
+def preferences_url_for(contact: Contact) -> str:
+    """The (signed) address of ``contact``'s preferences page, made on our side of the link."""
+    return reverse("stepmail:preferences", args=[make_token(PREFERENCES, {"c": contact.pk})])
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    """Let a customer choose which marketing sequences they receive, or stop or resume them all."""
+    try:
+        contact_id = int(read_token(PREFERENCES, token)["c"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return _invalid(request)
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:
+        return _invalid(request, status=404)
+    choices = subscription_choices(contact)
+    if request.method == "POST":
+        form = PreferencesForm(request.POST, choices=choices)
+        if not form.is_valid():
+            return _invalid(request)
+        save_preferences(contact, form.cleaned_data, choices, source="preferences-page")
+        # Post/redirect/get: a reload does not post again, and the page shows the saved state.
+        return redirect(f"{request.path}?saved=1")
+    form = PreferencesForm(choices=choices)
+    return render(request, "stepmail/preferences.html", {
+        "email": mask_email(contact.email),
+        "form": form,
+        "saved": request.GET.get("saved") == "1",
+        "undeliverable": bool(contact.bounced_at or contact.complained_at),
+    })

@@ -11,7 +11,8 @@ from .admin.modeladmin import StepMailAdminGroup, register_log_actions
 from .editor import menus
 from .editor import urls as editor_urls
 from .editor.choosers import product_chooser_viewset
-from .editor.hooks import warn_after_save
+from .editor.hooks import refuse_invalid_steps_in_bulk_publish, warn_after_save
+from .editor.views import redirect_sequence_copy
 from .models import VoucherTemplate
 from .reports import urls as report_urls
 from .reports.views import StepMailPanel, user_may_see_reports
@@ -56,7 +57,10 @@ def register_product_chooser():
 
 
 hooks.register("register_page_header_buttons", menus.page_header_buttons)
+hooks.register("register_page_listing_more_buttons", menus.page_listing_more_buttons)
+hooks.register("before_copy_page", redirect_sequence_copy)
 hooks.register("register_page_action_menu_item", lambda: menus.TestSendMenuItem(order=60))
 hooks.register("register_admin_menu_item", menus.blueprints_menu_item)
 hooks.register("after_create_page", warn_after_save)
 hooks.register("after_edit_page", warn_after_save)
+hooks.register("before_bulk_action", refuse_invalid_steps_in_bulk_publish)

@@ -341,3 +341,55 @@ def test_the_admin_pages_of_the_editors_loop_render(client, scenario):
     assert client.get(reverse("wagtailsettings:edit", args=["stepmail", "stepmailbrandsettings", site.pk])).status_code == 200
     assert client.get(reverse("wagtailsnippets_stepmail_vouchertemplate:list")).status_code == 200
     assert reverse("stepmail_editor:blueprints") in client.get(reverse("wagtailadmin_home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_admin_pages_of_the_loop_say_what_they_are_in_their_header(client, scenario):
+    """The header of the templates and test-send pages names the page (not only "Home")."""
+    from django.utils import translation
+
+    client.force_login(superuser())
+    step = scenario["thanks"]
+    with translation.override("ja"):
+        templates = client.get(reverse("stepmail_editor:blueprints"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+        test_send = client.get(reverse("stepmail_editor:test_send_step", args=[step.pk]),
+                               HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    # The visible header is the breadcrumb trail (the <h1> is for screen readers only).
+    trail = re.search(r"<nav[^>]*パンくず.*?</nav>|<nav[^>]*Breadcrumb.*?</nav>", templates, re.S).group(0)
+    assert "テンプレートシナリオ" in trail
+    trail = re.search(r"<nav[^>]*パンくず.*?</nav>|<nav[^>]*Breadcrumb.*?</nav>", test_send, re.S).group(0)
+    assert "テスト送信" in trail and step.title in trail
+
+
+@pytest.mark.django_db
+def test_the_explorer_lists_a_sequences_steps_in_the_order_they_are_sent(client, scenario):
+    client.force_login(superuser())
+    sequence, first, second = scenario["sequence"], scenario["thanks"], scenario["cross_sell"]
+    # Edited last, the first step would come first if the explorer sorted by last edit.
+    second.save_revision().publish()
+    first.title = "1通目 お礼"
+    first.save_revision().publish()
+    html = client.get(reverse("wagtailadmin_explore", args=[sequence.pk])).content.decode()
+    assert html.index(f"page_{first.pk}_title") < html.index(f"page_{second.pk}_title")
+    second.title = "2通目 クロスセル"
+    second.save_revision().publish()
+    html = client.get(reverse("wagtailadmin_explore", args=[sequence.pk])).content.decode()
+    assert html.index(f"page_{first.pk}_title") < html.index(f"page_{second.pk}_title")
+
+
+@pytest.mark.django_db
+def test_ready_made_sequences_are_listed_in_the_editors_admin_language(client, scenario):
+    """An editor whose account prefers English gets the templates' English titles, even from a
+    Japanese browser (as the rest of the admin)."""
+    from wagtail.users.models import UserProfile
+
+    user = superuser()
+    profile = UserProfile.get_for_user(user)
+    profile.preferred_language = "en"
+    profile.save()
+    client.force_login(user)
+    html = client.get(reverse("stepmail_editor:blueprints"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "Apparel post-purchase" in html and "アパレル購入後フォロー" not in html
+    assert "Ready-made sequences" in html
+    # Each template names its trigger as the sequence's trigger field does, not only by its key.
+    assert "Order placed (<code>order_placed</code>)" in html

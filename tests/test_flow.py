@@ -52,8 +52,8 @@ def test_cancelling_stops_what_was_queued():
     order_of(make_product(), guest_email="guest@example.jp")
     dispatch_due()
     enrollment = Enrollment.objects.get()
-    assert cancel_enrollment(enrollment) is True
-    assert cancel_enrollment(enrollment) is False
+    assert cancel_enrollment(enrollment) == 1  # the queued "3日後" mail
+    assert cancel_enrollment(enrollment) is None  # already ended: nothing changes
     enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.exit_reason) == (EnrollmentStatus.CANCELLED, "cancelled_by_staff")
     assert Delivery.objects.get(step__title="3日後").status == DeliveryStatus.CANCELLED

@@ -154,3 +154,13 @@ def test_a_block_that_fails_to_prepare_fails_its_mails_only(shop, monkeypatch):
     failed = Delivery.objects.get(step__subject__contains="ボトム")
     assert (failed.status, failed.reason, result.retried) == (DeliveryStatus.SCHEDULED, "render_error", 1)
     assert "catalogue unavailable" in failed.error
+
+
+def test_a_new_products_block_starts_without_an_empty_hand_picked_item():
+    """An editor who only ticks other sources can publish: no empty chooser is left to fill."""
+    from stepmail_plugin.blocks import StepBodyBlock
+
+    products_block = StepBodyBlock().child_blocks["products"]
+    default = products_block.get_default()
+    assert list(default["products"]) == []
+    products_block.clean(default)  # ("This field is required" before)

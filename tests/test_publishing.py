@@ -92,3 +92,44 @@ def test_the_live_revision_at_send_time_is_what_goes_out():
     with at_day(timezone.now(), 3):
         dispatch_due()
     assert mail.outbox[-1].subject == "公開した件名"
+
+
+@pytest.mark.django_db
+def test_bulk_publishing_a_sequence_refuses_a_step_that_fails_the_publishing_checks(client):
+    """Wagtail's bulk "Publish" with "Include descendants" skips the page form: a step that the
+    editor could not publish from its form (here, a coupon block without a coupon template) is
+    refused with a message naming it, instead of a server error, and nothing is half-published."""
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    from stepmail_plugin.models import SequencePage
+
+    from .editor import superuser
+    from .shop import block
+
+    client.force_login(superuser())
+    sequence = make_sequence("クーポンのお知らせ", publish=False, steps=[
+        {"subject": "ありがとうございます", "delay": 0, "publish": False},
+        {"subject": "クーポンです", "delay": 3, "publish": False, "title": "2通目 クーポン",
+         "body": [block("voucher", template=None, heading="クーポン", text="", button_text="",
+                        page=None, url="")]},
+    ])
+    url = reverse("wagtail_bulk_action", args=["wagtailcore", "page", "publish"])
+    response = client.post(f"{url}?id={sequence.pk}&next=/cms/pages/", {"include_descendants": "on"})
+    assert response.status_code == 302 and response.url == "/cms/pages/"
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("2通目 クーポン" in text for text in texts), texts
+    assert not SequencePage.objects.get(pk=sequence.pk).live
+    assert not StepEmailPage.objects.filter(live=True).exists()
+
+    # Corrected, the same bulk action publishes the sequence and its steps.
+    from .shop import voucher_template
+
+    step = StepEmailPage.objects.get(title="2通目 クーポン")
+    draft = step.get_latest_revision_as_object()
+    draft.body = [block("voucher", template=voucher_template().pk, heading="クーポン", text="",
+                        button_text="", page=None, url="")]
+    draft.save_revision()
+    client.post(f"{url}?id={sequence.pk}&next=/cms/pages/", {"include_descendants": "on"})
+    assert SequencePage.objects.get(pk=sequence.pk).live
+    assert StepEmailPage.objects.filter(live=True).count() == 2

@@ -171,3 +171,47 @@ def test_ab_result_is_shown_and_the_editor_promotes_the_winner(admin_client):
     assert 'data-stepmail-ab-status="promoted"' in html
     admin_client.post(f"/cms/stepmail/reports/step/{step.pk}/restart/")
     assert not ABDecision.objects.exists()
+
+
+def test_reports_have_no_search_box_that_would_search_nothing(funnel, admin_client):
+    from stepmail_plugin.models import SequencePage
+
+    sequence = SequencePage.objects.first()
+    for url in ("/cms/stepmail/reports/", f"/cms/stepmail/reports/sequence/{sequence.pk}/"):
+        html = admin_client.get(url).content.decode()
+        assert 'id="id_q"' not in html, url  # (the sidebar's own search is menu-search-q)
+
+
+def test_an_empty_chart_says_so_in_the_editors_language():
+    from django.utils import translation
+
+    with translation.override("ja"):
+        svg = str(funnel_chart([]))
+    assert "この期間に送信したメールはまだありません。" in svg
+
+
+@pytest.mark.parametrize("largest", [1, 2, 3, 5, 7, 10, 26, 99, 100, 101, 1234])
+def test_chart_axis_labels_are_the_values_of_their_grid_lines(largest):
+    """A bar of value v reaches exactly the grid line labelled v (labels were truncated: the
+    line at 2.5 read "2", so a bar of 2 stood visibly below it)."""
+    from types import SimpleNamespace
+
+    from stepmail_plugin.tracking.metrics import Counts
+
+    rows = [SimpleNamespace(position=1, title="1通目", dropoff_pct=None, counts=Counts(total=largest, sent=largest)),
+            SimpleNamespace(position=2, title="2通目", dropoff_pct=None, counts=Counts(total=1, sent=1))]
+    svg = ET.fromstring(str(funnel_chart(rows)))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    lines = svg.findall("s:line", ns)
+    labels = [t for t in svg.findall("s:text", ns) if t.get("text-anchor") == "end"]
+    ticks = {int(t.text): float(line.get("y1")) for t, line in zip(labels, lines)}
+    values = sorted(ticks)
+    step = values[1] - values[0]
+    assert all(b - a == step for a, b in zip(values, values[1:]))  # evenly spaced whole numbers
+    assert values[-1] >= largest
+    zero, top = ticks[0], ticks[values[-1]]
+    for bar in svg.findall("s:rect[@data-series]", ns):
+        value, y = int(bar.get("data-value")), float(bar.get("y"))
+        assert y == pytest.approx(zero - (zero - top) * value / values[-1], abs=0.11)
+        if value in ticks:
+            assert y == pytest.approx(ticks[value], abs=0.11)

@@ -54,3 +54,27 @@ def test_japanese_customers_see_japanese_mail_and_pages():
     # The raw message is UTF-8 with encoded headers, which Japanese mail clients display correctly.
     raw = message.message().as_bytes()
     assert b"=?utf-8?" in raw.lower() and b"charset=\"utf-8\"" in raw.lower()
+
+
+def test_our_japanese_is_what_users_see_not_another_apps():
+    """Django merges the catalogs of all apps and the ones listed earlier win: a message we share
+    with Wagtail or Oscar (e.g. "From", "Phone", "Shipping") would show their translation, which
+    may mean something else there (Wagtail's "From" is 変更前, "before the change"). Such messages
+    carry the context "stepmail"."""
+    from django.utils import translation
+
+    catalog = polib.pofile(str(PO))
+    wrong = []
+    with translation.override("ja"):
+        for entry in catalog.translated_entries():
+            if entry.msgid_plural:
+                shown = (translation.npgettext(entry.msgctxt, entry.msgid, entry.msgid_plural, 1)
+                         if entry.msgctxt else translation.ngettext(entry.msgid, entry.msgid_plural, 1))
+                ours = entry.msgstr_plural[0]
+            else:
+                shown = (translation.pgettext(entry.msgctxt, entry.msgid)
+                         if entry.msgctxt else translation.gettext(entry.msgid))
+                ours = entry.msgstr
+            if shown != ours:
+                wrong.append((entry.msgid, ours, shown))
+    assert wrong == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sites.models import Site as DjangoSite
@@ -11,8 +13,8 @@ from wagtail.models import Site as WagtailSite
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"
 ADMIN_EMAIL = "admin@example.com"
-#: Where the demo runs (example.sh starts runserver here).
-HOST = "127.0.0.1:8000"
+#: Where the demo runs (example.sh starts runserver here; EXAMPLE_BASE_URL moves it).
+HOST = urlsplit(settings.BASE_URL).netloc
 
 
 def ensure_superuser(log=print):

@@ -18,6 +18,7 @@ Partner = get_model("partner", "Partner")
 Product = get_model("catalogue", "Product")
 ProductCategory = get_model("catalogue", "ProductCategory")
 ProductClass = get_model("catalogue", "ProductClass")
+ProductRecommendation = get_model("catalogue", "ProductRecommendation")
 StockRecord = get_model("partner", "StockRecord")
 
 PRODUCT_CLASS = ("apparel", "アパレル")
@@ -72,6 +73,14 @@ PRODUCTS = [
 ]
 
 STOCK_PER_PRODUCT = 50
+
+#: Oscar's "recommended products" (what goes with what, best first): the products block of the
+#: mails suggests these to buyers of the first product.
+RECOMMENDATIONS = {
+    "linen-shirt": ["linen-easy-pants", "denim-pants", "leather-loafers"],
+    "organic-cotton-tee": ["wide-chino-pants", "canvas-sneakers"],
+    "wool-cardigan": ["denim-pants", "leather-loafers"],
+}
 
 
 @dataclass
@@ -129,6 +138,14 @@ def load_catalogue(log=print) -> Catalogue:
         )
         products[spec.slug] = product
         _report(log, "product", f"{spec.title} ¥{spec.price:,}", created)
+
+    for slug, recommended in RECOMMENDATIONS.items():
+        for ranking, other in enumerate(recommended):
+            _recommendation, created = ProductRecommendation.objects.get_or_create(
+                primary=products[slug], recommendation=products[other],
+                defaults={"ranking": len(recommended) - ranking},
+            )
+            _report(log, "recommendation", f"{products[slug].title} → {products[other].title}", created)
     return Catalogue(categories=categories, products=products)
 
 

@@ -8,6 +8,13 @@ For local demos only (DEBUG is on, the secret key is public). Environment variab
 ``REDIS_URL``
     Use django-q2's Redis broker, e.g. ``redis://127.0.0.1:6379/0``. Default: the ORM broker, so
     nothing but ``manage.py qcluster`` needs to run.
+``EXAMPLE_BASE_URL``
+    Where the shop is served, for links in mails and the admin. Default: ``http://127.0.0.1:8000``
+    (what ``example.sh`` runs). The browser tests serve a store of their own on another port.
+``EMAIL_OUTBOX_DIR``
+    The folder of the ``.eml`` files. Default: ``example_project/outbox``.
+``EXAMPLE_MEDIA_ROOT``
+    Uploaded images (Wagtail, Oscar). Default: ``example_project/media``.
 """
 
 import os
@@ -27,6 +34,8 @@ USE_TZ = True
 TIME_ZONE = "Asia/Tokyo"
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
+# Editors choose the admin's language in their account settings: the languages of this shop.
+WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 USE_I18N = True
 SITE_ID = 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -173,14 +182,16 @@ AUTHENTICATION_BACKENDS = [
     "oscar.apps.customer.auth_backends.EmailBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "haystack.backends.simple_backend.SimpleEngine"}}
+# Haystack's database-only engine, with Oscar's catalogue filters applied (example/search.py), so
+# the "all products" and category pages list products without a search server.
+HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "example.search.CatalogueSearchEngine"}}
 # The simple engine searches the database directly and has no index to keep up to date (Oscar's
 # default realtime processor would warn "update is not implemented" on every product save).
 HAYSTACK_SIGNAL_PROCESSOR = "haystack.signals.BaseSignalProcessor"
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static"
 MEDIA_URL = "/media/"
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_ROOT = Path(os.environ.get("EXAMPLE_MEDIA_ROOT") or BASE_DIR / "media")
 
 # --- Shop and CMS ---------------------------------------------------------------------------------
 SHOP_NAME = "こもれび洋品店"
@@ -193,17 +204,21 @@ OSCAR_ALLOW_ANON_CHECKOUT = True
 OSCAR_SEND_REGISTRATION_EMAIL = False
 OSCAR_FROM_EMAIL = "shop@komorebi.example.jp"
 WAGTAIL_SITE_NAME = SHOP_NAME
-WAGTAILADMIN_BASE_URL = "http://127.0.0.1:8000"
+#: Where the shop runs: links in mails (unsubscribe, buttons) and in admin notifications point here.
+BASE_URL = os.environ.get("EXAMPLE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+WAGTAILADMIN_BASE_URL = BASE_URL
+# Wagtail shows avatars from gravatar.com; the demo runs offline, so use its built-in placeholder.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 
 # --- Mail: printed on the console and kept as .eml files in example_project/outbox/ ---------------
 EMAIL_BACKEND = "example.mail.ConsoleAndOutboxBackend"
-EMAIL_OUTBOX_DIR = BASE_DIR / "outbox"
+EMAIL_OUTBOX_DIR = Path(os.environ.get("EMAIL_OUTBOX_DIR") or BASE_DIR / "outbox")
 DEFAULT_FROM_EMAIL = f"{SHOP_NAME} <shop@komorebi.example.jp>"
 SERVER_EMAIL = "server@komorebi.example.jp"
 
 STEPMAIL = {
     # Links in mails (unsubscribe, buttons) point at the local runserver.
-    "BASE_URL": "http://127.0.0.1:8000",
+    "BASE_URL": BASE_URL,
     # 特定電子メール法: every marketing mail names the sender, a postal address and a contact.
     "BRAND": {
         "sender_name": "株式会社こもれび(こもれび洋品店)",

@@ -1,5 +1,5 @@
-"""Staff decisions on step-mail records: pause, resume or cancel an enrollment, requeue a delivery,
-add suppressions.
+"""Staff decisions on step-mail records: requeue a delivery, add suppressions, enroll a contact by
+hand. Pausing, resuming and cancelling an enrollment are :mod:`stepmail_plugin.flow`'s.
 
 Every change is a compare-and-set UPDATE (it names the status it expects), so a staff click can
 never undo what a worker did in the meantime. Delivery status changes are announced with
@@ -13,104 +13,172 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from ..models import (
+    ConsentStatus,
     Contact,
     Delivery,
     DeliveryStatus,
     Enrollment,
-    EnrollmentStatus,
+    SequencePage,
     Suppression,
     SuppressionReason,
     normalize_email,
 )
-from ..signals import delivery_status_changed
+from ..models.rules import Reentry
+from ..flow import RUNNING_STATUSES, announce_status_change
 from ..subscriptions import unsubscribe_contact
 
-logger = logging.getLogger(__name__)
-
-#: ``Enrollment.exit_reason`` and ``Delivery.reason`` written when staff cancel an enrollment.
-CANCELLED_BY_STAFF = "cancelled_by_staff"
 #: ``Delivery.reason`` of a delivery that staff put back in the queue (cleared once it is sent).
 REQUEUED_BY_STAFF = "requeued_by_staff"
 #: Delivery statuses staff may put back in the queue.
 REQUEUEABLE_STATUSES = (DeliveryStatus.UNCERTAIN, DeliveryStatus.FAILED)
-#: Enrollment statuses in which a requeued delivery can still go out.
-RUNNING_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
+#: Delivery statuses that need a look from staff (dashboard, timeline, "needs attention" filter).
+ATTENTION_STATUSES = (DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN)
 #: Suppression reasons an import may create.
 IMPORT_REASONS = (SuppressionReason.UNSUBSCRIBED, SuppressionReason.MANUAL)
 #: Header names recognised for the address column of an imported CSV file (compared lower-cased).
 EMAIL_HEADERS = frozenset(
     {"email", "e-mail", "email address", "email_address", "mail", "メールアドレス"}
 )
+#: How long a failed delivery stays on the dashboard's "needs attention" count.
+ATTENTION_WINDOW = timedelta(days=7)
 _MAX_EMAIL_LENGTH = 254
 _CHUNK = 500
 
 
-# -- enrollments ------------------------------------------------------------------------------
-def pause_enrollment(enrollment: Enrollment) -> bool:
-    """Hold an active enrollment: its scheduled mail waits until it is resumed.
-
-    Returns False (and changes nothing) if it was not active.
-    """
-    paused_at = timezone.now()
-    changed = Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.ACTIVE).update(
-        status=EnrollmentStatus.PAUSED, paused_at=paused_at
+def needs_attention(now: datetime) -> Q:
+    """Deliveries staff should look at: failed in the last 7 days (older failures were seen on the
+    dashboard already), or uncertain (may or may not have gone out; never resent by itself)."""
+    return Q(status=DeliveryStatus.UNCERTAIN) | Q(
+        status=DeliveryStatus.FAILED, updated_at__gte=now - ATTENTION_WINDOW
     )
-    if changed:
-        enrollment.status = EnrollmentStatus.PAUSED
-        enrollment.paused_at = paused_at
-    return bool(changed)
 
 
-def resume_enrollment(enrollment: Enrollment) -> bool:
-    """Continue a paused enrollment; its remaining steps move later by the length of the pause
-    (:func:`stepmail_plugin.flow.resume_enrollment`).
+# -- enrollments ------------------------------------------------------------------------------
+@dataclass
+class HandEnrollment:
+    """What :func:`enroll_by_hand` did: the enrollment it created, or why it created none."""
 
-    Returns False (and changes nothing) if it was not paused.
+    enrollment: Enrollment | None = None
+    #: Why nobody was enrolled, as a message for staff (``""`` when ``enrollment`` is set).
+    refusal: str = ""
+
+    @property
+    def held_out(self) -> bool:
+        """Enrolled in the sequence's holdout group: counted for comparison, sent nothing."""
+        return self.enrollment is not None and self.enrollment.holdout
+
+
+def enroll_by_hand(
+    sequence: SequencePage,
+    email: str,
+    *,
+    first_name: str = "",
+    last_name: str = "",
+    record_consent: bool = False,
+    source: str = "admin",
+) -> HandEnrollment:
+    """Put one person into ``sequence`` now, as staff decided.
+
+    Goes through :func:`stepmail_plugin.enrollment.enroll`, like every trigger, so opt-outs and
+    suppressions, the sequence's re-entry rule and its holdout group apply; only the targeting
+    filters are skipped (they describe the trigger's order or basket, and staff chose the person).
+    There is no trigger object, so a purchase cannot stand in for consent: a marketing sequence
+    needs a contact who opted in, or ``record_consent`` (the person agreed, e.g. at the counter),
+    which records the opt-in with ``source``.
     """
-    from ..flow import resume_enrollment as shift_and_resume
+    from ..enrollment import Person, enroll
 
-    if not Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.PAUSED).exists():
-        return False
-    resumed = shift_and_resume(enrollment)
-    enrollment.status, enrollment.anchor_at, enrollment.paused_at = resumed.status, resumed.anchor_at, None
-    return resumed.status == EnrollmentStatus.ACTIVE
-
-
-def cancel_enrollment(enrollment: Enrollment) -> int | None:
-    """End an active or paused enrollment and cancel its scheduled deliveries.
-
-    Returns how many deliveries were cancelled, or None (nothing changed) if the enrollment had
-    already ended. Deliveries a worker has already claimed are left to it.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        changed = Enrollment.objects.filter(pk=enrollment.pk, status__in=RUNNING_STATUSES).update(
-            status=EnrollmentStatus.CANCELLED, exit_reason=CANCELLED_BY_STAFF, ended_at=now
+    email = normalize_email(email)
+    contact = Contact.objects.filter(email=email).first()
+    if sequence.is_marketing and not record_consent and (
+        contact is None or contact.consent != ConsentStatus.OPTED_IN
+    ):
+        if contact is not None and not contact.can_receive_marketing:
+            return HandEnrollment(refusal=_refusal(sequence, contact))
+        return HandEnrollment(
+            refusal=gettext(
+                "%(email)s has not agreed to receive marketing mail. If they have (for example "
+                "at the counter or on the phone), tick “They agreed to receive these mails”."
+            )
+            % {"email": email}
         )
-        if not changed:
-            return None
-        enrollment.status = EnrollmentStatus.CANCELLED
-        enrollment.exit_reason = CANCELLED_BY_STAFF
-        enrollment.ended_at = now
-        cancelled = _set_status(
-            Delivery.objects.filter(enrollment=enrollment),
-            DeliveryStatus.SCHEDULED,
-            status=DeliveryStatus.CANCELLED,
-            reason=CANCELLED_BY_STAFF,
-            updated_at=now,
+    person: Contact | Person = contact or Person(email=email, first_name=first_name, last_name=last_name)
+    try:
+        created = enroll(
+            person,
+            sequence.trigger,
+            consent_source=source[:100] if record_consent else "",
+            match={"sequence_ids": [sequence.pk], "skip_filters": True},
         )
-    return len(cancelled)
+    except LookupError:  # a host project's trigger that is no longer registered
+        return HandEnrollment(
+            refusal=gettext("The trigger “%(trigger)s” of “%(sequence)s” is not available any more.")
+            % {"trigger": sequence.trigger, "sequence": sequence.title}
+        )
+    created = [e for e in created if e.sequence_id == sequence.pk]
+    if created:
+        return HandEnrollment(enrollment=created[0])
+    contact = Contact.objects.filter(email=email).first()
+    return HandEnrollment(refusal=_refusal(sequence, contact))
+
+
+def _refusal(sequence: SequencePage, contact: Contact | None) -> str:
+    """Why ``enroll()`` created nothing for ``contact`` in ``sequence``, in words for staff."""
+    from ..enrollment import may_enroll
+    from ..policy import SuppressionIndex
+    from ..triggers.registry import registry
+
+    fresh = SequencePage.objects.filter(pk=sequence.pk).first()
+    if fresh is None or not fresh.live:
+        return gettext("“%(sequence)s” is not published: publish it first.") % {"sequence": sequence.title}
+    if not fresh.get_steps().exists():
+        return gettext("“%(sequence)s” has no steps yet.") % {"sequence": sequence.title}
+    if contact is None:
+        return gettext("Nobody was enrolled: the address is missing.")
+    values = {"email": contact.email, "sequence": sequence.title}
+    reason = SuppressionIndex([contact.email]).reason(contact, fresh.pk, fresh.is_marketing)
+    if reason:
+        return gettext(
+            "%(email)s is on the suppression list (%(reason)s) and cannot receive “%(sequence)s”."
+        ) % {**values, "reason": SuppressionReason(reason).label}
+    trigger = registry.find(fresh.trigger)
+    if trigger is not None and not may_enroll(fresh, contact, trigger):
+        return gettext(
+            "%(email)s has not agreed to receive marketing mail, so they cannot enter “%(sequence)s”."
+        ) % values
+    earlier = contact.enrollments.filter(sequence=fresh).order_by("-anchor_at", "-pk").first()
+    if earlier is not None:
+        if earlier.status in RUNNING_STATUSES:
+            return gettext("%(email)s is already in “%(sequence)s” (entered %(date)s).") % {
+                **values, "date": _date(earlier.anchor_at)}
+        if fresh.reentry == Reentry.COOLDOWN and fresh.cooldown_days:
+            return gettext(
+                "%(email)s went through “%(sequence)s” on %(date)s; the sequence lets people "
+                "re-enter only %(days)d days later."
+            ) % {**values, "date": _date(earlier.anchor_at), "days": fresh.cooldown_days}
+        return gettext(
+            "%(email)s has already been through “%(sequence)s” (entered %(date)s), and its "
+            "re-entry rule does not let them in again."
+        ) % {**values, "date": _date(earlier.anchor_at)}
+    return gettext("%(email)s could not be enrolled in “%(sequence)s”.") % values
+
+
+def _date(moment) -> str:
+    from django.utils.formats import date_format
+
+    return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
 
 
 # -- deliveries -------------------------------------------------------------------------------
@@ -157,37 +225,8 @@ def requeue_delivery(delivery: Delivery) -> bool:
         if not changed:
             return False
         delivery.refresh_from_db()
-        transaction.on_commit(lambda: _announce([delivery], old_status))
+        transaction.on_commit(lambda: announce_status_change([delivery], old_status))
     return True
-
-
-def _set_status(queryset, expected: str, **values) -> list[Delivery]:
-    """Compare-and-set ``expected`` → ``values["status"]`` on ``queryset``; returns the rows that
-    changed (announced after commit). Call inside a transaction."""
-    ids = list(queryset.filter(status=expected).values_list("pk", flat=True))
-    if not ids:
-        return []
-    Delivery.objects.filter(pk__in=ids, status=expected).update(**values)
-    changed = list(
-        Delivery.objects.filter(
-            pk__in=ids, status=values["status"], reason=values.get("reason", "")
-        )
-    )
-    transaction.on_commit(lambda: _announce(changed, expected))
-    return changed
-
-
-def _announce(deliveries: Iterable[Delivery], old_status: str) -> None:
-    for delivery in deliveries:
-        try:
-            delivery_status_changed.send(
-                sender=Delivery,
-                delivery=delivery,
-                old_status=old_status,
-                new_status=delivery.status,
-            )
-        except Exception:  # a receiver's bug must not turn a staff action into an error page
-            logger.exception("stepmail: a delivery_status_changed receiver failed")
 
 
 # -- suppressions -----------------------------------------------------------------------------

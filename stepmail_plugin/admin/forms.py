@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from ..models import SuppressionReason, normalize_email
+from ..models import SequencePage, SuppressionReason, normalize_email
 from .actions import IMPORT_REASONS
 
 #: Largest CSV file the import accepts.
@@ -73,3 +73,45 @@ class SuppressionImportForm(forms.Form):
                 )
             )
         return upload
+
+
+class LiveSequenceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_admin_display_title()
+
+
+class HandEnrollForm(forms.Form):
+    """Who enters which published sequence, when staff enroll someone by hand."""
+
+    sequence = LiveSequenceChoiceField(
+        label=_("sequence"),
+        queryset=SequencePage.objects.none(),
+        help_text=_("Only published sequences are listed. The first mail is due by its delay from now."),
+    )
+    email = forms.EmailField(
+        label=_("email address"),
+        max_length=254,
+        help_text=_("A known contact, or a new address (a contact is created for it)."),
+    )
+    first_name = forms.CharField(
+        label=_("first name"), max_length=150, required=False,
+        help_text=_("For a new address only; a known contact keeps their name."),
+    )
+    last_name = forms.CharField(label=_("last name"), max_length=150, required=False)
+    consent = forms.BooleanField(
+        label=_("They agreed to receive these mails"),
+        required=False,
+        help_text=_(
+            "Records the person's opt-in to marketing mail (with your user name as the source). "
+            "Needed for marketing sequences unless they opted in before. It never overrides an "
+            "unsubscribe."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Evaluated per form, so a sequence published a moment ago is listed.
+        self.fields["sequence"].queryset = SequencePage.objects.live().order_by("title", "pk")
+
+    def clean_email(self):
+        return normalize_email(self.cleaned_data.get("email", ""))

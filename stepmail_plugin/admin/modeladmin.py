@@ -12,6 +12,7 @@ from django.contrib.admin.utils import quote
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import re_path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from wagtail.admin.panels import FieldPanel, ObjectList
@@ -25,12 +26,20 @@ from ..models import (
     Delivery,
     Enrollment,
     EnrollmentStatus,
+    StepEmailPage,
     Suppression,
     SuppressionReason,
 )
+from ..reasons import reason_label
 from ..triggers.registry import registry
 from . import views
-from .actions import REQUEUEABLE_STATUSES, RUNNING_STATUSES, unsubscribe_known_contacts
+from ..flow import RUNNING_STATUSES
+from .actions import (
+    ATTENTION_STATUSES,
+    REQUEUEABLE_STATUSES,
+    needs_attention,
+    unsubscribe_known_contacts,
+)
 from .forms import SuppressionForm
 
 
@@ -40,6 +49,9 @@ def register_log_actions(actions):
     actions.register_action(views.LOG_RESUME, _("Resume enrollment"), _("Enrollment resumed"))
     actions.register_action(
         views.LOG_CANCEL, _("Cancel enrollment"), _("Enrollment cancelled by staff")
+    )
+    actions.register_action(
+        views.LOG_ENROLL, _("Enroll by hand"), _("Enrolled by staff")
     )
     actions.register_action(
         views.LOG_REQUEUE, _("Requeue delivery"), _("Delivery requeued by staff")
@@ -159,10 +171,58 @@ class DeliveryReasonFilter(admin.SimpleListFilter):
             .values_list("reason", flat=True)
             .distinct()
         )
-        return [(reason, reason) for reason in reasons]
+        return [(reason, reason_label(reason)) for reason in reasons]
 
     def queryset(self, request, queryset):
         return queryset.filter(reason=self.value()) if self.value() else queryset
+
+
+class StepFilter(admin.SimpleListFilter):
+    """Deliveries of one step (the sequence timeline links here with ``?step=<id>``).
+
+    Shown only once a step is chosen, with the other steps of its sequence as "sequence › step":
+    listing every step of every sequence would bury the other filters.
+    """
+
+    title = pgettext_lazy("stepmail", "step")
+    parameter_name = "step"
+
+    def lookups(self, request, model_admin):
+        value = self.value() or ""
+        step = StepEmailPage.objects.filter(pk=value).first() if value.isdigit() else None
+        if step is None:
+            return []
+        sequence = step.get_parent()
+        return [
+            (str(sibling.pk), f"{sequence.title} › {sibling.title}")
+            for sibling in StepEmailPage.objects.sibling_of(step).order_by("path").only("pk", "title")
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(step_id=int(value))
+        return queryset
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    """Failed and uncertain deliveries together: what staff should look at (dashboard link)."""
+
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("recent", _("Failed in the last 7 days, or uncertain")),
+            ("yes", _("Failed or uncertain")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "recent":
+            return queryset.filter(needs_attention(timezone.now()))
+        if self.value() == "yes":
+            return queryset.filter(status__in=ATTENTION_STATUSES)
+        return queryset
 
 
 # -- contacts -----------------------------------------------------------------------------------
@@ -174,6 +234,10 @@ class ContactInspectView(InspectView):
             enrollment.trigger_label = views.trigger_label(enrollment.trigger)
         for delivery in history["deliveries"]:
             delivery.admin_url = admin_url(Delivery, "inspect", delivery.pk)
+        if self.request.user.has_perm(views.perm_name(Enrollment, "add")):
+            kwargs["enroll_url"] = (
+                admin_url(Enrollment, "enroll") + f"?contact={quote(self.instance.pk)}"
+            )
         return super().get_context_data(**history, **kwargs)
 
 
@@ -232,6 +296,13 @@ class ContactAdmin(StepMailModelAdmin):
 
 
 # -- enrollments --------------------------------------------------------------------------------
+class EnrollmentIndexView(IndexView):
+    def get_context_data(self, **kwargs):
+        if self.request.user.has_perm(views.perm_name(Enrollment, "add")):
+            kwargs["enroll_url"] = self.url_helper.get_action_url("enroll")
+        return super().get_context_data(**kwargs)
+
+
 class EnrollmentInspectView(InspectView):
     def get_page_subtitle(self):
         return views.enrollment_label(self.instance)
@@ -280,12 +351,14 @@ class EnrollmentAdmin(StepMailModelAdmin):
         "trigger_label",
         "anchor_at",
         "status",
-        "exit_reason",
+        "exit_reason_label",
     )
     list_filter = ("status", TriggerFilter, "sequence")
     list_select_related = ("contact", "sequence")
     search_fields = ("contact__email",)
     ordering = ("-created_at", "-pk")
+    index_view_class = EnrollmentIndexView
+    index_template_name = "stepmail/admin/enrollment_index.html"
     inspect_view_enabled = True
     inspect_view_class = EnrollmentInspectView
     inspect_template_name = "stepmail/admin/enrollment_inspect.html"
@@ -296,7 +369,7 @@ class EnrollmentAdmin(StepMailModelAdmin):
         "key",
         "anchor_at",
         "status",
-        "exit_reason",
+        "exit_reason_label",
         "context",
         "created_at",
         "ended_at",
@@ -317,6 +390,14 @@ class EnrollmentAdmin(StepMailModelAdmin):
         return [
             (name, views.EnrollmentActionView.as_view(action=name, return_url=back), True)
             for name in ("pause", "resume", "cancel")
+        ] + [
+            (
+                "enroll",
+                views.HandEnrollView.as_view(
+                    index_url=lambda: self.url_helper.index_url, inspect_url=back
+                ),
+                False,
+            )
         ]
 
 
@@ -374,10 +455,10 @@ class DeliveryAdmin(StepMailModelAdmin):
         "due_at",
         "sent_at",
         "attempts",
-        "reason",
+        "reason_label",
         "esp_message_id",
     )
-    list_filter = ("status", DeliveryReasonFilter)
+    list_filter = ("status", AttentionFilter, DeliveryReasonFilter, StepFilter)
     list_select_related = ("enrollment__contact", "step")
     search_fields = ("enrollment__contact__email", "to_email", "esp_message_id")
     ordering = ("-due_at", "-pk")
@@ -395,7 +476,7 @@ class DeliveryAdmin(StepMailModelAdmin):
         "to_email",
         "esp_message_id",
         "esp_status",
-        "reason",
+        "reason_label",
         "error",
         "created_at",
         "updated_at",

@@ -15,15 +15,17 @@ from django.views.generic import FormView, TemplateView, View
 from wagtail.admin import messages
 from wagtail.log_actions import log
 
-from ..models import Contact, Delivery, Enrollment, Suppression
+from .. import flow
+from ..models import Contact, Delivery, Enrollment, EnrollmentStatus, Suppression
 from ..triggers.registry import registry
 from . import actions
-from .forms import SuppressionImportForm
+from .forms import HandEnrollForm, SuppressionImportForm
 
 # Log actions recorded in the object's history (registered in wagtail_hooks).
 LOG_PAUSE = "stepmail.enrollment.pause"
 LOG_RESUME = "stepmail.enrollment.resume"
 LOG_CANCEL = "stepmail.enrollment.cancel"
+LOG_ENROLL = "stepmail.enrollment.enroll_by_hand"
 LOG_REQUEUE = "stepmail.delivery.requeue"
 
 
@@ -92,7 +94,8 @@ class StaffPermissionMixin:
 
 # -- enrollments --------------------------------------------------------------------------------
 class EnrollmentActionView(StaffPermissionMixin, View):
-    """POST only: pause, resume or cancel one enrollment, then go to ``return_url(enrollment)``."""
+    """POST only: pause, resume or cancel one enrollment (through :mod:`stepmail_plugin.flow`),
+    record it in the enrollment's history, then go to ``return_url(enrollment)``."""
 
     model = Enrollment
     permission = "change"
@@ -105,8 +108,12 @@ class EnrollmentActionView(StaffPermissionMixin, View):
             Enrollment.objects.select_related("contact", "sequence"), pk=instance_pk
         )
         label = enrollment_label(enrollment)
+        # flow locks the enrollment and changes it only from the expected status; comparing the
+        # status before and after tells whether this click did it.
+        before = enrollment.status
         if self.action == "pause":
-            if actions.pause_enrollment(enrollment):
+            after = flow.pause_enrollment(enrollment).status
+            if before == EnrollmentStatus.ACTIVE and after == EnrollmentStatus.PAUSED:
                 log(instance=enrollment, action=LOG_PAUSE)
                 messages.success(
                     request,
@@ -118,7 +125,8 @@ class EnrollmentActionView(StaffPermissionMixin, View):
                     request, gettext("Nothing changed: only an active enrollment can be paused.")
                 )
         elif self.action == "resume":
-            if actions.resume_enrollment(enrollment):
+            after = flow.resume_enrollment(enrollment).status
+            if before == EnrollmentStatus.PAUSED and after == EnrollmentStatus.ACTIVE:
                 log(instance=enrollment, action=LOG_RESUME)
                 messages.success(
                     request,
@@ -133,7 +141,7 @@ class EnrollmentActionView(StaffPermissionMixin, View):
                     request, gettext("Nothing changed: only a paused enrollment can be resumed.")
                 )
         elif self.action == "cancel":
-            cancelled = actions.cancel_enrollment(enrollment)
+            cancelled = flow.cancel_enrollment(enrollment)
             if cancelled is None:
                 messages.warning(
                     request, gettext("Nothing changed: the enrollment had already ended.")
@@ -152,6 +160,76 @@ class EnrollmentActionView(StaffPermissionMixin, View):
         else:  # pragma: no cover - wiring error
             raise ValueError(f"Unknown enrollment action {self.action!r}")
         return redirect(self.return_url(enrollment))
+
+
+class HandEnrollView(StaffPermissionMixin, FormView):
+    """Enroll one person in a published sequence by hand (``add_enrollment`` permission).
+
+    Goes through the same entry rules as every trigger (:func:`actions.enroll_by_hand`); a
+    refusal is shown with its reason and the form keeps what was typed.
+    """
+
+    model = Enrollment
+    permission = "add"
+    form_class = HandEnrollForm
+    template_name = "stepmail/admin/enrollment_enroll.html"
+    index_url = None
+    inspect_url = None
+    header_icon = "list-ul"
+
+    def get_initial(self):
+        initial = super().get_initial()
+        contact_id = self.request.GET.get("contact", "")
+        # Only someone who may see contacts gets an address filled in from a contact's id.
+        if contact_id.isdigit() and self.request.user.has_perm(perm_name(Contact, "view")):
+            contact = Contact.objects.filter(pk=contact_id).first()
+            if contact is not None:
+                initial["email"] = contact.email
+        sequence_id = self.request.GET.get("sequence", "")
+        if sequence_id.isdigit():
+            initial["sequence"] = sequence_id
+        return initial
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("index_url", self.index_url())
+        kwargs.setdefault("header_icon", self.header_icon)
+        return super().get_context_data(**kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        user = self.request.user
+        result = actions.enroll_by_hand(
+            data["sequence"],
+            data["email"],
+            first_name=data.get("first_name", ""),
+            last_name=data.get("last_name", ""),
+            record_consent=data.get("consent", False),
+            source=f"admin:{user.get_username()}",
+        )
+        if result.enrollment is None:
+            messages.error(self.request, result.refusal)
+            return self.render_to_response(self.get_context_data(form=form))
+        enrollment = result.enrollment
+        log(instance=enrollment, action=LOG_ENROLL)
+        values = {"email": enrollment.contact.email, "sequence": enrollment.sequence.title}
+        if result.held_out:
+            messages.warning(
+                self.request,
+                gettext(
+                    "%(email)s entered “%(sequence)s” in its holdout group: they receive none of "
+                    "its mails and are counted for comparison."
+                )
+                % values,
+            )
+        else:
+            messages.success(
+                self.request,
+                gettext(
+                    "%(email)s entered “%(sequence)s”: the first mail goes out when it is due."
+                )
+                % values,
+            )
+        return redirect(self.inspect_url(enrollment))
 
 
 # -- deliveries ---------------------------------------------------------------------------------

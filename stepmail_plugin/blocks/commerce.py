@@ -22,6 +22,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.snippets.blocks import SnippetChooserBlock
@@ -155,7 +156,10 @@ class ProductsBlock(PersonalizedStructBlock):
             "products out of stock are skipped, and the next candidate takes their place."
         ),
     )
-    products = blocks.ListBlock(ProductChooserBlock(), label=_("Hand-picked products"), required=False)
+    # Starts empty: with Wagtail's default of one empty item, an editor who only ticks other
+    # sources would meet "This field is required" on publishing.
+    products = blocks.ListBlock(ProductChooserBlock(), label=_("Hand-picked products"), required=False,
+                                default=[])
     count = blocks.IntegerBlock(label=_("How many products"), default=3, min_value=1, max_value=6)
     upsell_percent = blocks.IntegerBlock(
         label=_("Upsell: at most this many percent more expensive"), default=50, min_value=1, max_value=500
@@ -299,9 +303,9 @@ class OrderSummaryBlock(PersonalizedStructBlock):
             else:
                 totals.append((_("Subtotal"), money(order.subtotal, order.currency), False))
                 if order.discount:
-                    totals.append((_("Discount"), "−" + money(order.discount, order.currency), False))
+                    totals.append((pgettext_lazy("stepmail", "Discount"), "−" + money(order.discount, order.currency), False))
                 if order.shipping is not None:
-                    totals.append((_("Shipping"), money(order.shipping, order.currency), False))
+                    totals.append((pgettext_lazy("stepmail", "Shipping"), money(order.shipping, order.currency), False))
                 totals.append((_("Total"), money(order.total, order.currency), True))
         date = self._date(order, ctx)
         number = order.number
@@ -346,7 +350,7 @@ class VoucherBlock(PersonalizedStructBlock):
     )
     heading = MergeCharBlock(label=_("Heading"), required=False, default=_("A coupon for you"))
     text = blocks.RichTextBlock(
-        label=_("Text"), required=False, features=["bold", "italic", "link"], help_text=MERGE_HELP
+        label=pgettext_lazy("stepmail", "Text"), required=False, features=["bold", "italic", "link"], help_text=MERGE_HELP
     )
     button_text = blocks.CharBlock(label=_("Button text"), required=False, max_length=80)
     page = blocks.PageChooserBlock(label=_("Button links to a page"), required=False)
@@ -395,7 +399,7 @@ class VoucherBlock(PersonalizedStructBlock):
             context["show"] = False
             return context
         if info.discount_type == DiscountType.FREE_SHIPPING:
-            offer = _("Free shipping")
+            offer = pgettext_lazy("stepmail", "Free shipping")
         elif info.discount_type == DiscountType.FIXED:
             offer = _("%(amount)s off") % {"amount": money(info.value, info.currency)}
         else:
@@ -425,7 +429,7 @@ class VoucherBlock(PersonalizedStructBlock):
 class ReviewRequestBlock(PersonalizedStructBlock):
     heading = MergeCharBlock(label=_("Heading"), required=False, default=_("How did you like it?"))
     text = blocks.RichTextBlock(
-        label=_("Text"), required=False, features=["bold", "italic", "link"], help_text=MERGE_HELP
+        label=pgettext_lazy("stepmail", "Text"), required=False, features=["bold", "italic", "link"], help_text=MERGE_HELP
     )
     button_text = blocks.CharBlock(label=_("Button text"), default=_("Write a review"), max_length=40)
 

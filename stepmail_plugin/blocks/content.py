@@ -8,6 +8,7 @@ from typing import Any
 import html2text
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
@@ -150,7 +151,7 @@ class DividerBlock(EmailBlockMixin, blocks.StaticBlock):
 
 class SpacerBlock(EmailBlockMixin, blocks.StructBlock):
     height = blocks.ChoiceBlock(
-        label=_("Height"),
+        label=pgettext_lazy("stepmail", "Height"),
         choices=[("16", _("Small")), ("32", _("Medium")), ("64", _("Large"))],
         default="32",
     )
@@ -173,7 +174,7 @@ class TextImageBlock(EmailBlockMixin, blocks.StructBlock):
         help_text=_("Shown when the mail client blocks images; describe the picture."),
     )
     text = blocks.RichTextBlock(
-        label=_("Text"), features=["bold", "italic", "link", "h3", "ul"], help_text=MERGE_HELP
+        label=pgettext_lazy("stepmail", "Text"), features=["bold", "italic", "link", "h3", "ul"], help_text=MERGE_HELP
     )
     image_position = blocks.ChoiceBlock(
         label=_("Picture on the"), choices=[("left", _("Left")), ("right", _("Right"))], default="left"

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 
@@ -23,7 +24,7 @@ class SurveyBlock(PersonalizedStructBlock):
         help_text=_("A “step mail survey” page; answers are stored with the customer who gave them."),
     )
     heading = MergeCharBlock(label=_("Heading"), required=False, default=_("Tell us what you think"))
-    text = blocks.RichTextBlock(label=_("Text"), required=False, features=["bold", "italic"], help_text=MERGE_HELP)
+    text = blocks.RichTextBlock(label=pgettext_lazy("stepmail", "Text"), required=False, features=["bold", "italic"], help_text=MERGE_HELP)
     button_text = blocks.CharBlock(label=_("Button text"), default=_("Answer the survey"), max_length=80)
 
     email_template = "stepmail/mail/blocks/survey.html"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.chooser import ChooseResultsView, ChooseView
@@ -13,7 +14,7 @@ from wagtail.admin.viewsets.chooser import ChooserViewSet
 
 class ProductSearchForm(BaseFilterForm):
     q = forms.CharField(
-        label=_("Search term"),
+        label=pgettext_lazy("stepmail", "Search term"),
         widget=forms.TextInput(attrs={"placeholder": _("Title, UPC or code")}),
         required=False,
     )

@@ -1,10 +1,11 @@
-"""Forms of the editor's views: test send and creating a sequence from a blueprint."""
+"""Forms of the editor's views: test send, creating a sequence from a blueprint, copying one."""
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TestSendForm(forms.Form):
@@ -35,3 +36,33 @@ class BlueprintForm(forms.Form):
         self.fields["voucher_template"].queryset = VoucherTemplate.objects.all()
         self.fields["survey_page"].queryset = SurveyPage.objects.all()
         self.fields["language"].initial = "ja" if settings.LANGUAGE_CODE.startswith("ja") else "en"
+
+
+class CopySequenceForm(forms.Form):
+    """The new title and place of a copied sequence."""
+
+    title = forms.CharField(label=_("Title of the copy"), max_length=255)
+    slug = forms.SlugField(
+        label=pgettext_lazy("stepmail", "Slug"),
+        max_length=255,
+        required=False,
+        allow_unicode=True,
+        help_text=_("Leave empty to make one from the title."),
+    )
+    parent = forms.ModelChoiceField(label=_("Copy into"), queryset=None, empty_label=None)
+
+    def __init__(self, *args, parents=(), **kwargs):
+        from wagtail.models import Page
+
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = Page.objects.filter(pk__in=[p.pk for p in parents]).order_by("path")
+        self.fields["parent"].label_from_instance = lambda page: page.get_admin_display_title()
+
+    def clean(self):
+        from wagtail.models import Page
+
+        cleaned = super().clean()
+        slug, parent = cleaned.get("slug"), cleaned.get("parent")
+        if slug and parent is not None and Page.objects.child_of(parent).filter(slug=slug).exists():
+            self.add_error("slug", _("This slug is already in use in that folder."))
+        return cleaned

@@ -1,4 +1,5 @@
-"""Buttons and menu items that lead editors to previews, test sends and ready-made sequences."""
+"""Buttons and menu items that lead editors to previews, test sends, copies and ready-made
+sequences."""
 
 from __future__ import annotations
 
@@ -28,6 +29,18 @@ def page_header_buttons(page, user, view_name=None, next_url=None):
     elif _is(page, SequencePage):
         yield Button(_("Test send all steps"), reverse("stepmail_editor:test_send_sequence", args=[page.pk]),
                      icon_name="mail", priority=41)
+        yield copy_sequence_button(page, priority=31)
+
+
+def copy_sequence_button(page, priority: int) -> Button:
+    return Button(_("Copy sequence"), reverse("stepmail_editor:copy_sequence", args=[page.pk]),
+                  icon_name="copy", priority=priority)
+
+
+def page_listing_more_buttons(page, user, next_url=None):
+    """"Copy sequence" in a sequence's "…" menu of the page listing (who may edit it)."""
+    if _is(page, SequencePage) and page.permissions_for_user(user).can_copy():
+        yield copy_sequence_button(page, priority=21)
 
 
 class TestSendMenuItem(ActionMenuItem):

@@ -1,8 +1,9 @@
 """The editor's loop in the Wagtail admin: preview with real data, time travel, test send,
-and ready-made sequences.
+ready-made sequences, and copying a sequence.
 
 Every view checks the user's permission on the page it concerns (edit for previews and test
-sends, add for new sequences); seeing a real customer's mail also needs ``view_enrollment``.
+sends, add for new sequences, edit on the sequence and add on the destination for copies);
+seeing a real customer's mail also needs ``view_enrollment``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.generic import FormView, TemplateView
+from wagtail import hooks
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.models import Page
 
@@ -25,13 +28,15 @@ from ..rendering.batch import Mode
 from ..rendering.merge import MergeSyntaxError
 from ..rendering.preview import WIDTHS
 from ..rendering.single import render_single
+from ..triggers.registry import registry
 from .blueprints import (
     BLUEPRINTS,
     BlueprintUnavailable,
     create_from_blueprint,
     get_blueprint,
 )
-from .forms import BlueprintForm, TestSendForm
+from .copying import copy_parents, copy_sequence, copy_title
+from .forms import BlueprintForm, CopySequenceForm, TestSendForm
 from .samples import enrollment_sample, sample_for, sequence_of
 from .testsend import send_tests
 from .validation import step_warnings
@@ -50,7 +55,7 @@ class StepPreviewView(WagtailAdminTemplateMixin, TemplateView):
 
     template_name = "stepmail/editor/step_preview.html"
     header_icon = "mail"
-    page_title = gettext_lazy("Preview")
+    page_title = pgettext_lazy("stepmail", "Preview")
 
     def dispatch(self, request, *args, **kwargs):
         self.step = _editable(get_object_or_404(StepEmailPage, pk=kwargs["step_id"]), request.user)
@@ -65,7 +70,7 @@ class StepPreviewView(WagtailAdminTemplateMixin, TemplateView):
         return self.breadcrumbs_items + [
             {"url": reverse("wagtailadmin_pages:edit", args=[self.step.pk]),
              "label": self.step.get_admin_display_title()},
-            {"url": "", "label": _("Preview")},
+            {"url": "", "label": pgettext("stepmail", "Preview")},
         ]
 
     def get(self, request, *args, **kwargs):
@@ -159,6 +164,13 @@ class TestSendView(WagtailAdminTemplateMixin, FormView):
     def get_page_subtitle(self):
         return self.page.get_admin_display_title()
 
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": reverse("wagtailadmin_pages:edit", args=[self.page.pk]),
+             "label": self.page.get_admin_display_title()},
+            {"url": "", "label": _("Test send")},
+        ]
+
     def get_initial(self):
         return {"email": self.request.user.email}
 
@@ -202,6 +214,10 @@ class BlueprintsView(WagtailAdminTemplateMixin, TemplateView):
     header_icon = "mail"
     page_title = gettext_lazy("Ready-made sequences")
 
+    def get_breadcrumbs_items(self):
+        # Without an item of its own, the header would only say "Home".
+        return self.breadcrumbs_items + [{"url": "", "label": self.get_page_title()}]
+
     def dispatch(self, request, *args, **kwargs):
         self.parents = _addable_parents(request.user)
         if not self.parents.exists() and not request.user.is_superuser:
@@ -210,13 +226,17 @@ class BlueprintsView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        language = "ja" if (self.request.LANGUAGE_CODE or "ja").startswith("ja") else "en"
+        # The admin's language (Wagtail activates the user's preferred language for admin views;
+        # request.LANGUAGE_CODE is only the browser's).
+        language = "ja" if (get_language() or "ja").startswith("ja") else "en"
         context["blueprints"] = [
             {
                 "blueprint": blueprint,
                 "title": blueprint.title[language],
                 "description": blueprint.description[language],
                 "available": blueprint.is_available(),
+                # The trigger's name as the sequence page's trigger field shows it ("注文完了").
+                "trigger_label": getattr(registry.find(blueprint.trigger), "label", ""),
                 "form": kwargs.get("forms", {}).get(blueprint.key)
                 or BlueprintForm(initial={"blueprint": blueprint.key}, parents=self.parents, prefix=blueprint.key),
             }
@@ -258,6 +278,74 @@ class BlueprintsView(WagtailAdminTemplateMixin, TemplateView):
               "test-send and publish.") % {"title": sequence.title, "count": len(blueprint.steps)},
         )
         return redirect(reverse("wagtailadmin_explore", args=[sequence.pk]))
+
+
+class CopySequenceView(WagtailAdminTemplateMixin, FormView):
+    """Copy a sequence with all its steps as drafts: GET shows what is copied and asks for the new
+    title and folder, POST copies (Wagtail's copy action) and opens the copy."""
+
+    template_name = "stepmail/editor/copy_sequence.html"
+    form_class = CopySequenceForm
+    header_icon = "copy"
+    page_title = gettext_lazy("Copy sequence")
+
+    def dispatch(self, request, *args, **kwargs):
+        self.sequence = get_object_or_404(SequencePage, pk=kwargs["sequence_id"])
+        if not self.sequence.permissions_for_user(request.user).can_copy():
+            raise PermissionDenied
+        self.parents = copy_parents(self.sequence, request.user)
+        if not self.parents:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_subtitle(self):
+        return self.sequence.get_admin_display_title()
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "parents": self.parents}
+
+    def get_initial(self):
+        parent = self.sequence.get_parent()
+        return {
+            "title": copy_title(self.sequence),
+            "parent": parent.pk if any(p.pk == parent.pk for p in self.parents) else self.parents[0].pk,
+        }
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            sequence=self.sequence,
+            steps=list(self.sequence.get_steps()),
+            edit_url=reverse("wagtailadmin_pages:edit", args=[self.sequence.pk]),
+        )
+        return context
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        # Wagtail's copy action checks again that the user may add pages in the chosen folder.
+        copy = copy_sequence(
+            self.sequence, data["parent"], title=data["title"], slug=data["slug"], user=self.request.user
+        )
+        for fn in hooks.get_hooks("after_copy_page"):
+            result = fn(self.request, self.sequence, copy)
+            if hasattr(result, "status_code"):
+                return result
+        messages.success(
+            self.request,
+            _("“%(title)s” was copied with its %(count)d steps, as drafts. Customers and statistics "
+              "of the original were not copied. Review the copy, then publish the sequence and "
+              "its steps.") % {"title": copy.title, "count": copy.get_steps().count()},
+        )
+        return redirect(reverse("wagtailadmin_explore", args=[copy.pk]))
+
+
+def redirect_sequence_copy(request, page):
+    """``before_copy_page``: Wagtail's generic "Copy" of a sequence leads to "Copy sequence", which
+    always copies the steps, never publishes the copy and never makes an alias (an alias of a
+    live sequence would be live too, and enroll everyone twice)."""
+    if page_is(page, SequencePage):
+        return redirect(reverse("stepmail_editor:copy_sequence", args=[page.pk]))
+    return None
 
 
 def page_is(page: Page, model) -> bool:

@@ -16,13 +16,14 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
 
 
 class DiscountType(models.TextChoices):
     PERCENTAGE = "percentage", _("Percentage off")
     FIXED = "fixed", _("Fixed amount off")
-    FREE_SHIPPING = "free_shipping", _("Free shipping")
+    FREE_SHIPPING = "free_shipping", pgettext_lazy("stepmail", "Free shipping")
 
 
 class VoucherTemplate(models.Model):
@@ -48,7 +49,7 @@ class VoucherTemplate(models.Model):
     )
     range = models.ForeignKey(
         "offer.Range",
-        verbose_name=_("products"),
+        verbose_name=pgettext_lazy("stepmail", "products"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -88,7 +89,7 @@ class VoucherTemplate(models.Model):
     )
     # Bumped whenever the terms change; part of the offer's (unique) name.
     terms_version = models.PositiveIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(_("created at"), default=now, editable=False)
+    created_at = models.DateTimeField(pgettext_lazy("stepmail", "created at"), default=now, editable=False)
 
     panels = [
         FieldPanel("name"),
@@ -98,7 +99,7 @@ class VoucherTemplate(models.Model):
                 FieldPanel("range"),
                 FieldPanel("minimum_purchase"),
             ],
-            heading=_("Discount"),
+            heading=pgettext_lazy("stepmail", "Discount"),
         ),
         FieldRowPanel([FieldPanel("valid_days"), FieldPanel("code_prefix")], heading=_("Codes")),
         HelpPanel(

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import (
     FieldPanel,
@@ -26,6 +27,7 @@ from wagtail.fields import StreamField
 from wagtail.models import Page
 
 from ..blocks import StepBodyBlock
+from ..panels import SequenceTimelinePanel
 from ..rendering.merge import EDITOR_FIELDS, validate_merge_text
 from ..triggers.registry import trigger_choices
 from .fields import ABTestStepMixin, HoldoutSequenceMixin
@@ -57,7 +59,7 @@ class NotServedMixin:
 class SequenceIndexPage(NotServedMixin, Page):
     """Groups sequences in the page tree, e.g. "Step mail"."""
 
-    intro = models.TextField(_("description"), blank=True)
+    intro = models.TextField(pgettext_lazy("stepmail", "description"), blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
     subpage_types = ["stepmail.SequencePage"]
@@ -99,6 +101,7 @@ class SequencePage(HoldoutSequenceMixin, NotServedMixin, SequenceRules, Page):
             heading=_("Scenario"),
         ),
         FieldPanel("holdout_percent"),
+        SequenceTimelinePanel(heading=_("Timeline")),
     ]
     edit_handler = TabbedInterface(
         [
@@ -110,6 +113,8 @@ class SequencePage(HoldoutSequenceMixin, NotServedMixin, SequenceRules, Page):
     )
     parent_page_types = ["stepmail.SequenceIndexPage", "wagtailcore.Page"]
     subpage_types = ["stepmail.StepEmailPage"]
+    # The explorer lists the steps in the order they are sent (tree order), not by last edit.
+    admin_default_ordering = "ord"
 
     class Meta:
         verbose_name = _("step mail sequence")
@@ -222,7 +227,7 @@ class StepEmailPage(ABTestStepMixin, NotServedMixin, StepRules, Page):
             [
                 HelpPanel(content=_("Test other subjects, bodies or timing against this page's content "
                                     "(variant A). Results are in Reports → Step mail.")),
-                InlinePanel("variants", label=_("Variant")),
+                InlinePanel("variants", label=pgettext_lazy("stepmail", "Variant")),
                 FieldPanel("ab_original_weight"),
                 FieldPanel("ab_metric"),
                 FieldPanel("ab_auto_promote"),

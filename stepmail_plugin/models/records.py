@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from ..reasons import reason_label
 
 
 def normalize_email(email: str) -> str:
@@ -63,7 +67,7 @@ class Contact(models.Model):
     unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
     bounced_at = models.DateTimeField(_("hard bounce at"), null=True, blank=True)
     complained_at = models.DateTimeField(_("complaint at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=now, editable=False)
+    created_at = models.DateTimeField(pgettext_lazy("stepmail", "created at"), default=now, editable=False)
 
     #: Wagtail's reference index has nothing to show for contacts; skipping it saves every
     #: contact save (each new customer at checkout) a query and two savepoints.
@@ -119,7 +123,7 @@ class Suppression(models.Model):
     )
     reason = models.CharField(_("reason"), max_length=16, choices=SuppressionReason.choices)
     source = models.CharField(_("source"), max_length=100, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=now)
+    created_at = models.DateTimeField(pgettext_lazy("stepmail", "created at"), default=now)
 
     class Meta:
         verbose_name = _("suppression")
@@ -144,7 +148,7 @@ class Suppression(models.Model):
 
 
 class EnrollmentStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("stepmail", "Active")
     PAUSED = "paused", _("Paused")
     COMPLETED = "completed", _("Completed")
     EXITED = "exited", _("Exited")
@@ -219,6 +223,11 @@ class Enrollment(models.Model):
     def __str__(self) -> str:
         return f"{self.contact} → {self.sequence.title}"
 
+    @admin.display(description=_("exit reason"), ordering="exit_reason")
+    def exit_reason_label(self) -> str:
+        """The exit reason in words (see :mod:`stepmail_plugin.reasons`)."""
+        return reason_label(self.exit_reason)
+
 
 class DeliveryStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
@@ -290,7 +299,7 @@ class Delivery(models.Model):
         help_text=_("Empty: the step's own content (variant A)."),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    created_at = models.DateTimeField(_("created at"), default=now)
+    created_at = models.DateTimeField(pgettext_lazy("stepmail", "created at"), default=now)
 
     class Meta:
         verbose_name = _("delivery")
@@ -308,6 +317,11 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"{self.enrollment_id}/{self.step_id}: {self.status}"
 
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_label(self) -> str:
+        """Why it was skipped, failed or cancelled, in words (see :mod:`stepmail_plugin.reasons`)."""
+        return reason_label(self.reason)
+
 
 class FollowUp(models.Model):
     """Work an event leaves for the next dispatcher tick instead of doing it on the spot.
@@ -319,8 +333,8 @@ class FollowUp(models.Model):
     """
 
     kind = models.CharField(_("kind"), max_length=32)
-    object_id = models.CharField(_("object id"), max_length=64)
-    created_at = models.DateTimeField(_("created at"), default=now)
+    object_id = models.CharField(pgettext_lazy("stepmail", "object id"), max_length=64)
+    created_at = models.DateTimeField(pgettext_lazy("stepmail", "created at"), default=now)
 
     class Meta:
         verbose_name = _("follow-up")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 
@@ -86,7 +87,7 @@ class StepmailBrandSettings(BaseSiteSetting):
         ),
         MultiFieldPanel(
             [FieldPanel("from_name"), FieldPanel("from_email"), FieldPanel("reply_to")],
-            heading=_("Sender"),
+            heading=pgettext_lazy("stepmail", "Sender"),
         ),
         MultiFieldPanel(
             [

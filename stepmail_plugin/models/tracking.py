@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from modelcluster.fields import ParentalKey
 from wagtail.fields import StreamField
 from wagtail.models import Orderable
@@ -59,7 +60,7 @@ class DeliveryEvent(models.Model):
     dedupe_key = models.CharField(max_length=96, unique=True, editable=False)
     url = models.URLField(_("clicked link"), max_length=2000, blank=True)
     reject_reason = models.CharField(_("reject reason"), max_length=32, blank=True)
-    description = models.CharField(_("description"), max_length=500, blank=True)
+    description = models.CharField(pgettext_lazy("stepmail", "description"), max_length=500, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
 
     class Meta:

@@ -22,15 +22,20 @@ def _labels() -> dict[str, str]:
     return {"sent": _("Sent"), "opened": _("Opened"), "clicked": _("Clicked"), "converted": _("Converted")}
 
 
+TICKS = 4  # grid intervals on the value axis
+
+
 def _nice_max(value: int) -> int:
-    """A round axis maximum at or above ``value``."""
-    if value <= 5:
-        return 5
-    magnitude = 10 ** (len(str(value)) - 1)
-    for factor in (1, 2, 2.5, 5, 10):
-        if value <= factor * magnitude:
-            return int(factor * magnitude)
-    return value  # pragma: no cover
+    """A round axis maximum at or above ``value`` whose ``TICKS`` intervals are whole round numbers
+    (1, 2, 2.5 or 5 × a power of ten), so every grid line's label is exactly its value."""
+    needed = max(value, 1) / TICKS
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 2.5, 5):
+            step = factor * magnitude
+            if step >= needed and step == int(step):
+                return int(step) * TICKS
+        magnitude *= 10
 
 
 def funnel_chart(rows: Sequence[Any], *, width: int = 760, height: int = 320) -> SafeString:
@@ -50,12 +55,14 @@ def funnel_chart(rows: Sequence[Any], *, width: int = 760, height: int = 320) ->
         out.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{colour}"/>'
                    f'<text x="{x + 18}" y="18">{escape(labels[key])}</text>')
     if not rows or not any(r.counts.total for r in rows):
-        out.append(f'<text x="{left}" y="{top + plot_h // 2}">{escape(_("No mails in this period yet."))}</text></svg>')
+        # Outside the f-string: xgettext does not see calls inside f-string expressions.
+        empty = _("No mails in this period yet.")
+        out.append(f'<text x="{left}" y="{top + plot_h // 2}">{escape(empty)}</text></svg>')
         return mark_safe("".join(out))
     peak = _nice_max(max(max(getattr(r.counts, key) for key, _c in SERIES) for r in rows))
-    for i in range(5):  # grid and axis labels
-        value = peak * i // 4
-        y = top + plot_h - plot_h * i / 4
+    for i in range(TICKS + 1):  # grid and axis labels
+        value = peak * i // TICKS
+        y = top + plot_h - plot_h * i / TICKS
         out.append(f'<line class="axis" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}"/>'
                    f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
     group_w = plot_w / len(rows)

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from ..models import Delivery, DeliveryEvent, DeliveryStatus, Enrollment, EventType, SequencePage, StepEmailPage
+from ..reasons import outcome_label
 from ..tracking.metrics import PENDING, Counts, count_deliveries
 
 REACHED = (DeliveryStatus.SENT, DeliveryStatus.UNCERTAIN, *PENDING)
@@ -76,11 +77,11 @@ class StepRow:
 
     @property
     def skip_reasons(self) -> str:
-        return ", ".join(f"{reason} ({n})" for reason, n in sorted(self.counts.reasons.items()))
+        return ", ".join(f"{outcome_label(reason)} ({n})" for reason, n in sorted(self.counts.reasons.items()))
 
     @property
     def drop_reasons_text(self) -> str:
-        return ", ".join(f"{reason} ({n})" for reason, n in sorted(self.drop_reasons.items(), key=lambda i: -i[1]))
+        return ", ".join(f"{outcome_label(reason)} ({n})" for reason, n in sorted(self.drop_reasons.items(), key=lambda i: -i[1]))
 
 
 @dataclass

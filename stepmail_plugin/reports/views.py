@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.components import Component
@@ -57,6 +57,7 @@ class StepMailReportMixin:
     any_permission_required = REPORT_PERMISSIONS
     filterset_class = CohortFilterSet
     header_icon = "mail"
+    is_searchable = False  # rows are computed, not searched
 
     @cached_property
     def permission_policy(self):
@@ -70,6 +71,14 @@ class StepMailReportMixin:
 
     def filter_queryset(self, queryset):
         return queryset  # rows are computed from an already filtered cohort
+
+    def get_context_data(self, *args, **kwargs):
+        context = super().get_context_data(*args, **kwargs)
+        # Wagtail's header shows any ``search_form`` in the context; without our own None, a shop's
+        # context processor (Oscar's product search) would put a search box there that searches
+        # nothing in a report.
+        context["search_form"] = None
+        return context
 
 
 # -- all sequences --------------------------------------------------------------------------------
@@ -187,7 +196,7 @@ class SequenceReportView(StepMailReportMixin, ReportView):
         "dropped", "dropoff_pct", "skip_reasons", "drop_reasons_text",
     ]
     export_headings = {
-        "position": gettext_lazy("Step"), "title": gettext_lazy("Title"), "delay": gettext_lazy("Sent after"),
+        "position": gettext_lazy("Step"), "title": pgettext_lazy("stepmail", "Title"), "delay": gettext_lazy("Sent after"),
         "sent": gettext_lazy("Sent"), "delivered": gettext_lazy("Delivered"), "opened": gettext_lazy("Opened"),
         "open_rate_pct": gettext_lazy("Open rate (%)"), "clicked": gettext_lazy("Clicked"),
         "click_rate_pct": gettext_lazy("Click rate (%)"), "click_to_open_pct": gettext_lazy("Click-to-open (%)"),
@@ -288,16 +297,31 @@ class StepMailPanel(Component):
     order = 150
 
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
+        from ..admin.actions import ATTENTION_WINDOW, needs_attention
+
         now = timezone.now()
         today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
         week = totals(Delivery.objects.filter(sent_at__gte=now - timedelta(days=7)))
-        failed = Delivery.objects.filter(status=DeliveryStatus.FAILED, updated_at__gte=now - timedelta(days=7))
+        failed = Delivery.objects.filter(status=DeliveryStatus.FAILED, updated_at__gte=now - ATTENTION_WINDOW)
+        attention = Delivery.objects.filter(needs_attention(now)).aggregate(
+            failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
+            uncertain=Count("pk", filter=Q(status=DeliveryStatus.UNCERTAIN)),
+        )
+        request = (parent_context or {}).get("request")
+        user = getattr(request, "user", None)
+        attention_url = None
+        if user is not None and user.has_perm("stepmail.view_delivery"):
+            # Only staff who may see customers' deliveries get the list behind the count.
+            attention_url = reverse("stepmail_delivery_modeladmin_index") + "?attention=recent"
         return {
             "sent_today": Delivery.objects.filter(status=DeliveryStatus.SENT, sent_at__gte=today).count(),
             "week": week,
-            "failed_recent": failed.count(),
-            "failed_reasons": list(failed.values("reason").annotate(n=Count("pk")).order_by("-n")[:5]),
-            "uncertain": Delivery.objects.filter(status=DeliveryStatus.UNCERTAIN).count(),
+            "attention": attention["failed"] + attention["uncertain"],
+            "failed_recent": attention["failed"],
+            "uncertain": attention["uncertain"],
+            "failed_reasons": list(failed.values("reason").annotate(n=Count("pk")).order_by("-n")[:5])
+            if attention["failed"] else [],
+            "attention_url": attention_url,
             # Due more than 15 minutes ago and still waiting: the dispatcher may not be running.
             "overdue": Delivery.objects.filter(
                 status=DeliveryStatus.SCHEDULED, due_at__lt=now - timedelta(minutes=15),

@@ -2,6 +2,8 @@
 
 from django import template
 
+from ..reasons import reason_label as _reason_label
+
 register = template.Library()
 
 
@@ -44,3 +46,9 @@ def money(value):
     if value is None:
         return "—"
     return f"{value:,.0f}"
+
+
+@register.filter
+def reason_label(code):
+    """A recorded reason code in words."""
+    return _reason_label(code or "")

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand
 
 from demo.accounts import ADMIN_PASSWORD, ADMIN_USERNAME, HOST, ensure_site_names, ensure_superuser
 from demo.catalogue import load_catalogue
-from demo.pages import ensure_index, ensure_sequence
+from demo.extras import ensure_coupon_template, ensure_pictures, ensure_survey
+from demo.pages import ensure_index, ensure_sequence, home_page
 from demo.scenarios import SEQUENCES, ShopLinks
 
 
@@ -22,6 +23,10 @@ class Command(BaseCommand):
         ensure_site_names(log)
         log("Catalogue (Oscar)")
         catalogue = load_catalogue(log)
+        ensure_pictures(catalogue, log)
+        log("Coupon template and survey (for the coupon and survey blocks)")
+        ensure_coupon_template(log)
+        ensure_survey(home_page(), owner=admin, log=log)
         log("Step mail (Wagtail pages)")
         links = ShopLinks(catalogue)
         index = ensure_index(owner=admin, log=log)

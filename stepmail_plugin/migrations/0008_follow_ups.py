@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stepmail', '0006_body_blocks_all'),
+        ('stepmail', '0007_products_block_starts_empty'),
     ]
 
     operations = [
