@@ -18,22 +18,43 @@ from django.utils import timezone
 
 from . import live
 from .models import Contact, Delivery, DeliveryStatus, Enrollment, EnrollmentStatus, SequencePage
+from .signals import announce_status_change
 from .triggers.registry import registry
 
 OPEN_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
 EXIT_RULES_KEY = "stepmail:purchase-exits"  # a key of live.py's cache, next to the trigger keys
 
 
+def cancel_queued(deliveries: QuerySet, reason: str, *, now: datetime | None = None) -> list[Delivery]:
+    """Cancel the still-scheduled ones among ``deliveries`` with ``reason``; returns them.
+
+    Call inside a transaction. The rows are locked first (PostgreSQL re-checks their status after
+    a worker's claim commits), so a delivery a worker claimed meanwhile is left to the worker and
+    never announced as cancelled. ``delivery_status_changed`` is sent for each after commit.
+    """
+    now = now or timezone.now()
+    queued = list(deliveries.filter(status=DeliveryStatus.SCHEDULED).select_for_update().order_by("pk"))
+    if not queued:
+        return []
+    Delivery.objects.filter(pk__in=[d.pk for d in queued], status=DeliveryStatus.SCHEDULED).update(
+        status=DeliveryStatus.CANCELLED, reason=reason[:64], updated_at=now
+    )
+    for delivery in queued:
+        delivery.status, delivery.reason, delivery.updated_at = DeliveryStatus.CANCELLED, reason[:64], now
+    transaction.on_commit(lambda: announce_status_change(queued, DeliveryStatus.SCHEDULED))
+    return queued
+
+
 def end_enrollments(enrollments: QuerySet, reason: str, *, status: str = EnrollmentStatus.EXITED) -> list[int]:
-    """End the active or paused enrollments among ``enrollments``; returns their primary keys."""
+    """End the active or paused enrollments among ``enrollments``; returns their primary keys.
+
+    Their queued mail is cancelled (and announced, see :func:`cancel_queued`)."""
     now = timezone.now()
     with transaction.atomic():
         ids = sorted(set(enrollments.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True)))
         if not ids:
             return []
-        Delivery.objects.filter(enrollment_id__in=ids, status=DeliveryStatus.SCHEDULED).update(
-            status=DeliveryStatus.CANCELLED, reason=reason[:64]
-        )
+        cancel_queued(Delivery.objects.filter(enrollment_id__in=ids), reason, now=now)
         Enrollment.objects.filter(pk__in=ids, status__in=OPEN_STATUSES).update(
             status=status, exit_reason=reason[:64], ended_at=now, paused_at=None
         )

@@ -9,14 +9,13 @@ dispatcher does, on its next tick). Delivery status changes are announced with
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from .exits import end_enrollments
+from .exits import cancel_queued, end_enrollments
 from .models import (
     Delivery,
     DeliveryStatus,
@@ -26,7 +25,6 @@ from .models import (
     StepEmailPage,
 )
 from .scheduling import due_at_for
-from .signals import delivery_status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -87,30 +85,9 @@ def cancel_enrollment(enrollment: Enrollment | int, *, reason: str = CANCELLED_B
         enrollment = _locked(enrollment)
         if enrollment.status not in RUNNING_STATUSES:
             return None
-        queued = list(
-            Delivery.objects.filter(enrollment=enrollment, status=DeliveryStatus.SCHEDULED).values_list(
-                "pk", flat=True
-            )
-        )
+        cancelled = cancel_queued(Delivery.objects.filter(enrollment=enrollment), reason)
         end_enrollments(Enrollment.objects.filter(pk=enrollment.pk), reason, status=EnrollmentStatus.CANCELLED)
-        cancelled = list(Delivery.objects.filter(pk__in=queued, status=DeliveryStatus.CANCELLED)) if queued else []
-        if cancelled:
-            transaction.on_commit(lambda: announce_status_change(cancelled, DeliveryStatus.SCHEDULED))
     return len(cancelled)
-
-
-def announce_status_change(deliveries: Iterable[Delivery], old_status: str) -> None:
-    """Send ``delivery_status_changed`` for each of ``deliveries`` (call it after commit).
-
-    A receiver's error is logged, never raised: it must not turn a staff action into an error page.
-    """
-    for delivery in deliveries:
-        try:
-            delivery_status_changed.send(
-                sender=Delivery, delivery=delivery, old_status=old_status, new_status=delivery.status
-            )
-        except Exception:
-            logger.exception("stepmail: a delivery_status_changed receiver failed")
 
 
 def move_enrollment(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from .exits import cancel_queued
 from .models import (
     ConsentStatus,
     Contact,
     Delivery,
-    DeliveryStatus,
     Enrollment,
     EnrollmentStatus,
     SequenceKind,
@@ -51,9 +51,7 @@ def mask_email(email: str) -> str:
 
 def _stop_queued(contact: Contact, enrollments, now) -> None:
     """Cancel what was queued for ``enrollments`` and end them as unsubscribed."""
-    Delivery.objects.filter(enrollment__in=enrollments, status=DeliveryStatus.SCHEDULED).update(
-        status=DeliveryStatus.CANCELLED, reason="unsubscribed"
-    )
+    cancel_queued(Delivery.objects.filter(enrollment__in=enrollments), "unsubscribed", now=now)
     enrollments.update(status=EnrollmentStatus.EXITED, exit_reason="unsubscribed", ended_at=now)
 
 

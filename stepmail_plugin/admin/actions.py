@@ -36,7 +36,8 @@ from ..models import (
     normalize_email,
 )
 from ..models.rules import Reentry
-from ..flow import RUNNING_STATUSES, announce_status_change
+from ..flow import RUNNING_STATUSES
+from ..signals import announce_status_change
 from ..subscriptions import unsubscribe_contact
 
 #: ``Delivery.reason`` of a delivery that staff put back in the queue (cleared once it is sent).

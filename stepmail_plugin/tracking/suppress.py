@@ -7,10 +7,10 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ..exits import cancel_queued
 from ..models import (
     Contact,
     Delivery,
-    DeliveryStatus,
     Enrollment,
     EnrollmentStatus,
     Suppression,
@@ -37,7 +37,5 @@ def stop_contact(contact: Contact, reason: str, *, source: str, at: datetime | N
         active = Enrollment.objects.filter(
             contact=contact, status__in=[EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED]
         )
-        Delivery.objects.filter(enrollment__in=active, status=DeliveryStatus.SCHEDULED).update(
-            status=DeliveryStatus.CANCELLED, reason=str(reason)
-        )
+        cancel_queued(Delivery.objects.filter(enrollment__in=active), str(reason), now=at)
         active.update(status=EnrollmentStatus.EXITED, exit_reason=str(reason), ended_at=timezone.now())
