@@ -2,6 +2,8 @@
 none of its customers or statistics; enrolls nobody until published; title and folder chosen by
 the editor, within their permissions."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from wagtail.actions.copy_page import CopyPagePermissionError
@@ -153,3 +155,15 @@ def test_the_copy_action_is_offered_on_the_sequence_and_wagtails_copy_leads_to_i
     assert (generic.status_code, generic.url) == (302, copy_url(sequence))
     step = sequence.get_steps().first()
     assert client.get(reverse("wagtailadmin_pages:copy", args=[step.pk])).status_code == 200  # steps: Wagtail's
+
+
+def test_the_copy_page_header_names_the_action_and_the_sequence(client, original):
+    sequence = original["sequence"]
+    client.force_login(superuser())
+    html = client.get(copy_url(sequence), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    # The visible header is the breadcrumb trail (the <h1> is for screen readers only): it said
+    # only "ホーム" before, as if the editor were on the dashboard.
+    trail = re.search(r"<nav[^>]*パンくず.*?</nav>", html, re.S).group(0)
+    assert "シナリオをコピー" in trail
+    assert sequence.title in trail
+    assert reverse("wagtailadmin_pages:edit", args=[sequence.pk]) in trail

@@ -301,6 +301,14 @@ class CopySequenceView(WagtailAdminTemplateMixin, FormView):
     def get_page_subtitle(self):
         return self.sequence.get_admin_display_title()
 
+    def get_breadcrumbs_items(self):
+        # The visible header is the breadcrumb trail; without these items it read only "Home".
+        return self.breadcrumbs_items + [
+            {"url": reverse("wagtailadmin_pages:edit", args=[self.sequence.pk]),
+             "label": self.sequence.get_admin_display_title()},
+            {"url": "", "label": _("Copy sequence")},
+        ]
+
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "parents": self.parents}
 
