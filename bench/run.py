@@ -76,12 +76,24 @@ def reset_database() -> None:
     else:
         if "bench" not in db["NAME"]:
             raise SystemExit(f"Refusing to empty database {db['NAME']!r}: its name must contain 'bench'.")
+        create_postgres_database(db["NAME"])
         with connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=WAL")
+
+
+def create_postgres_database(name: str) -> None:
+    """Create the bench's PostgreSQL database when it does not exist yet (on the server's
+    maintenance database, as ``createdb`` does)."""
+    from django.db import connection
+
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
 
 
 def machine() -> dict:
