@@ -8,7 +8,6 @@ dispatcher does, on its next tick). Delivery status changes are announced with
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,8 +24,6 @@ from .models import (
     StepEmailPage,
 )
 from .scheduling import due_at_for
-
-logger = logging.getLogger(__name__)
 
 #: ``Enrollment.exit_reason`` and ``Delivery.reason`` written when staff cancel an enrollment.
 CANCELLED_BY_STAFF = "cancelled_by_staff"

@@ -46,6 +46,22 @@ _NONCE = secrets.token_hex(8).upper()
 PLACEHOLDERS = "_stepmail_placeholders"  # key in RenderContext.objects while rendering a fragment
 
 
+def rich_text_merge_errors(value: Any, name: str = "text") -> dict:
+    """``{name: ValidationError}`` when the rich text field ``name`` of a struct value uses an
+    unknown merge field (or bad merge syntax), else ``{}`` — for ``StructBlock.clean``."""
+    from django.core.exceptions import ValidationError
+
+    from ..rendering.merge import validate_merge_text
+
+    if not value.get(name):
+        return {}
+    try:
+        validate_merge_text(value[name].source)
+    except ValidationError as error:
+        return {name: error}
+    return {}
+
+
 def placeholder(name: str) -> str:
     """The placeholder standing for the per-recipient value ``name`` in a shared fragment."""
     return f"STEPMAILPH{_NONCE}{name.upper()}X"

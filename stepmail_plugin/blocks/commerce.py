@@ -38,6 +38,7 @@ from .base import (
     own_template,
     placeholder,
     placeholders_wanted,
+    rich_text_merge_errors,
 )
 from .content import MERGE_HELP, MergeCharBlock, html_to_text
 
@@ -364,15 +365,8 @@ class VoucherBlock(PersonalizedStructBlock):
         label = _("Coupon")
 
     def clean(self, value):
-        from ..rendering.merge import validate_merge_text
-
         value = super().clean(value)
-        errors = {}
-        if value.get("text"):
-            try:
-                validate_merge_text(value["text"].source)
-            except ValidationError as error:
-                errors["text"] = error
+        errors = rich_text_merge_errors(value)
         if not self.is_deferred_validation:
             if value.get("template") is None:
                 errors["template"] = ValidationError(_("Choose the coupon template the codes are made from."))
@@ -442,14 +436,9 @@ class ReviewRequestBlock(PersonalizedStructBlock):
         help_text = _("A link to the review form of each product of the order the customer has not reviewed yet.")
 
     def clean(self, value):
-        from ..rendering.merge import validate_merge_text
-
         value = super().clean(value)
-        if value.get("text"):
-            try:
-                validate_merge_text(value["text"].source)
-            except ValidationError as error:
-                raise StructBlockValidationError(block_errors={"text": error}) from None
+        if errors := rich_text_merge_errors(value):
+            raise StructBlockValidationError(block_errors=errors)
         return value
 
     def prepare_batch(self, value, recipients, batch) -> None:

@@ -12,6 +12,7 @@ from wagtail.blocks.struct_block import StructBlockValidationError
 
 from ..rendering.batch import Mode
 from ..tokens import SURVEY, make_token
+from .base import rich_text_merge_errors
 from .commerce import PersonalizedStructBlock, _track
 from .content import MERGE_HELP, MergeCharBlock
 
@@ -35,15 +36,8 @@ class SurveyBlock(PersonalizedStructBlock):
         label = _("Survey link")
 
     def clean(self, value):
-        from ..rendering.merge import validate_merge_text
-
         value = super().clean(value)
-        errors = {}
-        if value.get("text"):
-            try:
-                validate_merge_text(value["text"].source)
-            except ValidationError as error:
-                errors["text"] = error
+        errors = rich_text_merge_errors(value)
         if not self.is_deferred_validation and value.get("page") is None:
             errors["page"] = ValidationError(_("Choose the survey page."))
         if errors:
