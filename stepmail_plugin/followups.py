@@ -38,11 +38,18 @@ def register(kind: str, handler: Handler) -> None:
     _handlers[kind] = handler
 
 
+def row(kind: str, object_id: Any) -> tuple[type[FollowUp], dict[str, Any]]:
+    """The row that leaves ``kind`` work on ``object_id`` for the next tick, for
+    ``enroll(also=[...])`` to insert with the enrollments (checkout pays no statement of its own)."""
+    return FollowUp, {"kind": kind, "object_id": str(object_id)}
+
+
 def queue(kind: str, object_id: Any) -> None:
-    """Leave ``kind`` work on ``object_id`` for the next tick (one INSERT, on the checkout path)."""
+    """Leave ``kind`` work on ``object_id`` for the next tick (one INSERT)."""
     from .bulk import insert_rows
 
-    insert_rows(FollowUp, [{"kind": kind, "object_id": str(object_id)}], using=router.db_for_write(FollowUp))
+    model, values = row(kind, object_id)
+    insert_rows(model, [values], using=router.db_for_write(model))
 
 
 def run_pending(*, deadline: float | None = None, limit: int = 1000) -> int:

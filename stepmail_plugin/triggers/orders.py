@@ -63,17 +63,15 @@ def enroll_placed_order(order: Any) -> None:
     transaction (see followups.py). Never raises."""
     from .. import followups
 
-    def queue_follow_up() -> None:
-        followups.queue(ORDER_PLACED.key, order.pk)
-
     try:
         enrollment_module.enroll(
-            person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed, also=queue_follow_up
+            person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed,
+            also=[followups.row(ORDER_PLACED.key, order.pk)],
         )
     except Exception:
         logger.exception("stepmail: enrollment failed (trigger=%s, obj=%r)", ORDER_PLACED.key, order)
         try:  # the enrollment's transaction rolled back: the follow-up work still has to happen
-            queue_follow_up()
+            followups.queue(ORDER_PLACED.key, order.pk)
         except Exception:
             logger.exception("stepmail: could not queue the follow-up of order %s", getattr(order, "pk", None))
 
