@@ -368,7 +368,9 @@ def insert_statement(
     ``join=(attname, cte, value, match)`` (PostgreSQL): the row's ``attname`` holds a value of
     column ``match`` of the ``WITH`` query ``cte``; the inserted value is that row's ``value``
     column (e.g. a delivery's ``enrollment_id`` from the enrollments just inserted, matched by
-    ``sequence_id``). Rows without a match are not inserted.
+    ``sequence_id``). Rows without a match are not inserted. With ``match`` None, ``cte`` has
+    one row (or none: nothing is inserted) whose ``value`` every row takes (a contact just
+    inserted).
     """
     table = _table(model, connection)
     ops = connection.ops
@@ -398,6 +400,9 @@ def insert_statement(
     select, arrays, aliases, params, array_params = [], [], [], [], []
     for n, (column, db_type) in enumerate(zip(columns, table.db_types)):
         first = column[0]
+        if n == joined and join[3] is None:  # from the WITH query's single row
+            select.append("")
+            continue
         if n and n != joined and all(value is first or value == first for value in column):
             select.append(f"%s::{db_type}")
             params.append(first)
@@ -410,7 +415,10 @@ def insert_statement(
     if join is not None:
         attname, cte, value, match = join
         select[joined] = f"j.{quote(value)}"
-        source += f" JOIN {cte} j ON j.{quote(match)} = u.c{joined}"
+        if match is None:
+            source += f" CROSS JOIN {cte} j"
+        else:
+            source += f" JOIN {cte} j ON j.{quote(match)} = u.c{joined}"
     return f"{insert} SELECT {', '.join(select)} FROM {source}{suffix}", params + array_params
 
 
