@@ -27,10 +27,14 @@ class SequenceTimelinePanel(Panel):
     class BoundPanel(Panel.BoundPanel):
         template_name = "stepmail/editor/timeline_panel.html"
 
+        class Media:
+            css = {"all": ["stepmail/merge-fields.css"]}  # the subjects' merge-field chips
+
         def is_shown(self) -> bool:
             return self.instance is not None and self.instance.pk is not None
 
         def get_context_data(self, parent_context: Any = None) -> dict[str, Any]:
+            from .editor.mergefields import readable_merge_text
             from .reports.timeline import sequence_timeline
             from .reports.views import user_may_see_reports
 
@@ -50,6 +54,8 @@ class SequenceTimelinePanel(Panel):
             for entry in timeline.steps:
                 entry.edit_url = reverse("wagtailadmin_pages:edit", args=[entry.step.pk])
                 entry.links = _delivery_links(deliveries_url, entry.step.pk) if deliveries_url else {}
+                # 「{名}へ…」 rather than the raw {{ first_name|default:"…" }} tag.
+                entry.subject_display = readable_merge_text(entry.subject) if entry.subject else ""
             context.update(
                 timeline=timeline,
                 add_step_url=reverse(

@@ -61,7 +61,9 @@ class ParagraphBlock(EmailBlockMixin, blocks.RichTextBlock):
     text_template = "stepmail/mail/blocks/paragraph.txt"
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("features", ["bold", "italic", "link", "ol", "ul", "h3"])
+        # The merge-field picker (a toolbar control) is part of the editor, not of the stored
+        # text; features set here are not in migrations (only constructor arguments are).
+        kwargs.setdefault("features", ["bold", "italic", "link", "ol", "ul", "h3", "stepmail-merge-field"])
         kwargs.setdefault("help_text", MERGE_HELP)
         super().__init__(**kwargs)
 
