@@ -15,6 +15,7 @@ from .editor.hooks import refuse_invalid_steps_in_bulk_publish, warn_after_save
 from .editor.mergefields import picker_data_script, register_merge_field_feature
 from .editor.ordering import explorer_js, refuse_move_out_of_order, step_page_viewset
 from .editor.views import redirect_sequence_copy
+from .editor.wagtail_strings import js_catalog_script
 from .models import VoucherTemplate
 from .reports import urls as report_urls
 from .reports.views import StepMailPanel, user_may_see_reports
@@ -73,3 +74,4 @@ hooks.register("register_rich_text_features", register_merge_field_feature)
 hooks.register("insert_editor_js", picker_data_script)
 hooks.register("before_move_page", refuse_move_out_of_order)
 hooks.register("insert_global_admin_js", explorer_js)
+hooks.register("insert_global_admin_js", js_catalog_script)

@@ -16,6 +16,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from wagtail.admin.staticfiles import versioned_static
+
 from ..rendering.merge import EDITOR_FIELDS, MergeSyntaxError, MergeTemplate
 from ..rendering.merge import Field as MergeField
 
@@ -112,6 +114,7 @@ def readable_merge_text(text: str) -> SafeString:
 #: The rich-text feature (a Draftail toolbar control) of the paragraph block.
 FEATURE = "stepmail-merge-field"
 _JS = "stepmail/merge-fields.js"
+_DRAFTAIL_JS = "stepmail/merge-fields-draftail.js"
 _CSS = "stepmail/merge-fields.css"
 
 
@@ -121,9 +124,10 @@ class MergeTextInput(forms.TextInput):
     def __init__(self, attrs: dict[str, Any] | None = None):
         super().__init__({**(attrs or {}), "data-stepmail-merge": ""})
 
-    class Media:
-        js = [_JS]
-        css = {"all": [_CSS]}
+    @property
+    def media(self) -> forms.Media:
+        # Versioned like the rich-text feature's media, so a page with both loads them once.
+        return forms.Media(js=[versioned_static(_JS)], css={"all": [versioned_static(_CSS)]})
 
 
 def register_merge_field_feature(features: Any) -> None:
@@ -132,7 +136,7 @@ def register_merge_field_feature(features: Any) -> None:
     from wagtail.admin.rich_text.editors.draftail.features import ControlFeature
 
     features.register_editor_plugin(
-        "draftail", FEATURE, ControlFeature({"type": FEATURE}, js=[_JS], css={"all": [_CSS]})
+        "draftail", FEATURE, ControlFeature({"type": FEATURE}, js=[_JS, _DRAFTAIL_JS], css={"all": [_CSS]})
     )
 
 

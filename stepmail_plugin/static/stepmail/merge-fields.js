@@ -1,7 +1,8 @@
 /* The merge-field picker of the step-mail editor (no build step: plain ES2017 over the React and
  * Draft.js that Wagtail's admin exposes as window.React and window.DraftJS).
  *
- * - In rich-text paragraphs: a Draftail toolbar control (feature "stepmail-merge-field").
+ * - In rich-text paragraphs: a Draftail toolbar control (feature "stepmail-merge-field"), in
+ *   merge-fields-draftail.js, which uses this file's menu.
  * - In text inputs marked data-stepmail-merge (subject, preheader): a small button after the
  *   field opening the same list, inserting at the caret.
  *
@@ -11,7 +12,7 @@
 (function () {
   "use strict";
   if (window.stepmailMergeFields) {
-    return; // loaded twice (as form media and as a rich-text feature's media)
+    return; // already loaded
   }
 
   function config() {
@@ -177,96 +178,6 @@
     watch();
   }
 
-  /* -- Draftail control (rich-text paragraphs) ---------------------------------------------- */
-
-  function registerDraftailControl() {
-    var React = window.React;
-    var DraftJS = window.DraftJS;
-    if (!window.draftail || !React || !DraftJS) {
-      return;
-    }
-    var h = React.createElement;
-
-    function insertText(editorState, text) {
-      var selection = editorState.getSelection();
-      var content = DraftJS.Modifier.replaceText(
-        editorState.getCurrentContent(),
-        selection,
-        text,
-        editorState.getCurrentInlineStyle()
-      );
-      var next = DraftJS.EditorState.push(editorState, content, "insert-characters");
-      return DraftJS.EditorState.forceSelection(next, content.getSelectionAfter());
-    }
-
-    function MergeFieldControl(props) {
-      var state = React.useState(false);
-      var open = state[0];
-      var setOpen = state[1];
-      var holder = React.useRef(null);
-      var texts = config().texts;
-
-      React.useEffect(
-        function () {
-          if (!open || !holder.current) {
-            return undefined;
-          }
-          var menu = buildMenu(
-            function (field) {
-              props.onChange(insertText(props.getEditorState(), field.tag));
-              setOpen(false);
-            },
-            function () {
-              setOpen(false);
-            }
-          );
-          holder.current.appendChild(menu);
-          function outside(event) {
-            if (holder.current && !holder.current.parentNode.contains(event.target)) {
-              setOpen(false);
-            }
-          }
-          document.addEventListener("mousedown", outside, true);
-          return function () {
-            document.removeEventListener("mousedown", outside, true);
-            menu.remove();
-          };
-        },
-        [open]
-      );
-
-      return h(
-        "span",
-        { className: "stepmail-merge-picker stepmail-merge-picker--draftail" },
-        h(
-          "button",
-          {
-            type: "button",
-            className: "Draftail-ToolbarButton stepmail-merge-picker__toggle",
-            "aria-haspopup": "menu",
-            "aria-expanded": open ? "true" : "false",
-            "aria-label": texts.button,
-            title: texts.button,
-            "data-stepmail-merge-control": "1",
-            onMouseDown: function (event) {
-              event.preventDefault(); // Draftail keeps its selection: the tag goes at the caret
-            },
-            onClick: function () {
-              setOpen(!open);
-            },
-          },
-          h("span", { className: "Draftail-ToolbarButton__label" }, "{ }")
-        ),
-        h("span", { ref: holder })
-      );
-    }
-
-    window.draftail.registerPlugin(
-      { type: "stepmail-merge-field", inline: MergeFieldControl },
-      "controls"
-    );
-  }
-
-  registerDraftailControl();
-  window.stepmailMergeFields = { enhanceAll: enhanceAll };
+  // For merge-fields-draftail.js (the paragraph's toolbar control).
+  window.stepmailMergeFields = { enhanceAll: enhanceAll, buildMenu: buildMenu, config: config };
 })();
