@@ -90,3 +90,14 @@ def test_every_tag_the_picker_inserts_is_valid_and_fills_in_the_customers_value(
     name = next(f for f in picker_fields() if f["name"] == "last_name")
     assert MergeTemplate(name["tag"], html=False).render({}) in {"お客様", "customer"}
     assert re.fullmatch(r'\{\{ last_name\|default:".+" \}\}', name["tag"])
+
+
+def test_headings_and_button_texts_have_the_picker_too():
+    """Text blocks that take merge fields (heading, button text, block headings) get the menu;
+    their stored definition (and so the migrations) does not change."""
+    from stepmail_plugin.blocks.content import ButtonBlock, HeadingBlock
+
+    heading = HeadingBlock(max_length=120)
+    assert "data-stepmail-merge" in heading.field.widget.render("h", "", {"id": "h"})
+    assert 'maxlength="120"' in heading.field.widget.render("h", "", {"id": "h"})
+    assert "data-stepmail-merge" in ButtonBlock().child_blocks["text"].field.widget.render("t", "", {})
