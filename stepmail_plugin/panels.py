@@ -35,6 +35,7 @@ class SequenceTimelinePanel(Panel):
 
         def get_context_data(self, parent_context: Any = None) -> dict[str, Any]:
             from .editor.mergefields import readable_merge_text
+            from .editor.ordering import order_error
             from .reports.timeline import sequence_timeline
             from .reports.views import user_may_see_reports
 
@@ -57,6 +58,9 @@ class SequenceTimelinePanel(Panel):
                 # 「{名}へ…」 rather than the raw {{ first_name|default:"…" }} tag.
                 entry.subject_display = readable_merge_text(entry.subject) if entry.subject else ""
             context.update(
+                # Steps out of time order (moved by code, or by a path that skipped our checks):
+                # the later mail would go out first, so say it where the steps are listed.
+                order_warning=order_error([entry.step for entry in timeline.steps]),
                 timeline=timeline,
                 add_step_url=reverse(
                     "wagtailadmin_pages:add", args=["stepmail", "stepemailpage", self.instance.pk]

@@ -88,3 +88,13 @@ def test_moving_a_step_into_another_sequence_goes_last_and_must_keep_the_order(c
     response = client.post(reverse("wagtailadmin_pages:move_confirm", args=[late.pk, other.pk]))
     assert response.status_code == 302
     assert titles(other) == ["ようこそ", "5日後", "7日後のおすすめ"]
+
+
+def test_the_timeline_warns_when_steps_are_out_of_order_anyway(client, sequence):
+    """Moved by code (which no admin check sees): the sequence's timeline says so."""
+    edit = reverse("wagtailadmin_pages:edit", args=[sequence.pk])
+    assert "data-stepmail-timeline-order" not in client.get(edit).content.decode()
+    step("7日後のおすすめ").move(step("当日のお礼"), pos="left")
+    html = client.get(edit, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "data-stepmail-timeline-order" in html
+    assert "「当日のお礼」（すぐに（当日））を「7日後のおすすめ」（7日後）の後ろに置くことはできません" in html
