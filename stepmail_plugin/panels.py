@@ -6,8 +6,10 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
+from django.forms import Media
 from django.urls import reverse
 from wagtail.admin.panels import Panel
+from wagtail.admin.staticfiles import versioned_static
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +29,10 @@ class SequenceTimelinePanel(Panel):
     class BoundPanel(Panel.BoundPanel):
         template_name = "stepmail/editor/timeline_panel.html"
 
-        class Media:
-            css = {"all": ["stepmail/merge-fields.css"]}  # the subjects' merge-field chips
+        @property
+        def media(self) -> Media:
+            # The subjects' merge-field chips (versioned as the picker's media loads it).
+            return Media(css={"all": [versioned_static("stepmail/merge-fields.css")]})
 
         def is_shown(self) -> bool:
             return self.instance is not None and self.instance.pk is not None
