@@ -105,7 +105,6 @@
     button.className = "button button-small button-secondary stepmail-merge-picker__toggle";
     button.setAttribute("aria-haspopup", "menu");
     button.setAttribute("aria-expanded", "false");
-    button.setAttribute("aria-controls", "");
     button.textContent = texts.button;
     if (input.id) {
       button.setAttribute("data-merge-for", input.id);
