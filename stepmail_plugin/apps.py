@@ -12,6 +12,7 @@ class StepmailConfig(AppConfig):
         from . import checks  # noqa: F401  (registers system checks)
         from . import live
         from .commerce import cache as catalogue_cache
+        from .editor.wagtail_strings import label_bulk_action_fields
         from .tracking import events as tracking_events
         from .triggers import accounts, browsing, forms, orders
 
@@ -22,3 +23,4 @@ class StepmailConfig(AppConfig):
         live.connect()
         catalogue_cache.connect()
         tracking_events.connect()
+        label_bulk_action_fields()

@@ -6,8 +6,10 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
+from django.forms import Media
 from django.urls import reverse
 from wagtail.admin.panels import Panel
+from wagtail.admin.staticfiles import versioned_static
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +29,17 @@ class SequenceTimelinePanel(Panel):
     class BoundPanel(Panel.BoundPanel):
         template_name = "stepmail/editor/timeline_panel.html"
 
+        @property
+        def media(self) -> Media:
+            # The subjects' merge-field chips (versioned as the picker's media loads it).
+            return Media(css={"all": [versioned_static("stepmail/merge-fields.css")]})
+
         def is_shown(self) -> bool:
             return self.instance is not None and self.instance.pk is not None
 
         def get_context_data(self, parent_context: Any = None) -> dict[str, Any]:
+            from .editor.mergefields import readable_merge_text
+            from .editor.ordering import order_error
             from .reports.timeline import sequence_timeline
             from .reports.views import user_may_see_reports
 
@@ -50,7 +59,12 @@ class SequenceTimelinePanel(Panel):
             for entry in timeline.steps:
                 entry.edit_url = reverse("wagtailadmin_pages:edit", args=[entry.step.pk])
                 entry.links = _delivery_links(deliveries_url, entry.step.pk) if deliveries_url else {}
+                # 「{名}へ…」 rather than the raw {{ first_name|default:"…" }} tag.
+                entry.subject_display = readable_merge_text(entry.subject) if entry.subject else ""
             context.update(
+                # Steps out of time order (moved by code, or by a path that skipped our checks):
+                # the later mail would go out first, so say it where the steps are listed.
+                order_warning=order_error([entry.step for entry in timeline.steps]),
                 timeline=timeline,
                 add_step_url=reverse(
                     "wagtailadmin_pages:add", args=["stepmail", "stepemailpage", self.instance.pk]

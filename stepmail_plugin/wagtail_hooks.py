@@ -12,7 +12,10 @@ from .editor import menus
 from .editor import urls as editor_urls
 from .editor.choosers import product_chooser_viewset
 from .editor.hooks import refuse_invalid_steps_in_bulk_publish, warn_after_save
+from .editor.mergefields import picker_data_script, register_merge_field_feature
+from .editor.ordering import explorer_js, refuse_move_out_of_order, step_page_viewset
 from .editor.views import redirect_sequence_copy
+from .editor.wagtail_strings import js_catalog_script
 from .models import VoucherTemplate
 from .reports import urls as report_urls
 from .reports.views import StepMailPanel, user_may_see_reports
@@ -56,6 +59,9 @@ def register_product_chooser():
     return product_chooser_viewset
 
 
+hooks.register("register_admin_viewset", lambda: step_page_viewset)
+
+
 hooks.register("register_page_header_buttons", menus.page_header_buttons)
 hooks.register("register_page_listing_more_buttons", menus.page_listing_more_buttons)
 hooks.register("before_copy_page", redirect_sequence_copy)
@@ -64,3 +70,8 @@ hooks.register("register_admin_menu_item", menus.blueprints_menu_item)
 hooks.register("after_create_page", warn_after_save)
 hooks.register("after_edit_page", warn_after_save)
 hooks.register("before_bulk_action", refuse_invalid_steps_in_bulk_publish)
+hooks.register("register_rich_text_features", register_merge_field_feature)
+hooks.register("insert_editor_js", picker_data_script)
+hooks.register("before_move_page", refuse_move_out_of_order)
+hooks.register("insert_global_admin_js", explorer_js)
+hooks.register("insert_global_admin_js", js_catalog_script)

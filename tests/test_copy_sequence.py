@@ -167,3 +167,18 @@ def test_the_copy_page_header_names_the_action_and_the_sequence(client, original
     assert "シナリオをコピー" in trail
     assert sequence.title in trail
     assert reverse("wagtailadmin_pages:edit", args=[sequence.pk]) in trail
+
+
+def test_the_steps_listed_say_when_they_go_out_as_the_timeline_does(client, original):
+    """A step sent right away read 「— 0 日」 on the copy form while the timeline said
+    「すぐに（当日）」: both use the same wording."""
+    sequence = original["sequence"]
+    client.force_login(superuser())
+    html = client.get(copy_url(sequence), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    listed = re.search(r"<ol data-stepmail-copy-steps>(.*?)</ol>", html, re.S).group(1)
+    assert "ご購入ありがとうございます — すぐに（当日）" in listed
+    assert "商品は届きましたか？ — 3日後" in listed
+    assert "0 日" not in listed
+    edit = client.get(reverse("wagtailadmin_pages:edit", args=[sequence.pk]), HTTP_ACCEPT_LANGUAGE="ja")
+    timeline = re.findall(r"data-when>([^<]*)<", edit.content.decode())
+    assert timeline[:2] == ["すぐに（当日）", "3日後"]

@@ -21,6 +21,7 @@ from stepmail_plugin.models import (
     EnrollmentStatus,
     SequenceIndexPage,
     SequencePage,
+    StepEmailPage,
     StepVariant,
 )
 from stepmail_plugin.panels import SequenceTimelinePanel
@@ -206,3 +207,30 @@ def test_saving_the_sequence_with_the_panel_on_the_page(client, sequence):
     data["description"] = "購入者へのフォロー"
     assert client.post(url, data).status_code == 302
     assert SequencePage.objects.get(pk=sequence.pk).get_latest_revision_as_object().description == "購入者へのフォロー"
+
+
+def test_subjects_show_merge_fields_by_name_not_as_tags(client):
+    sequence = make_sequence("お礼", steps=[
+        {"subject": '{{ last_name|default:"お客様" }}様、{{ order_number }}のご注文ありがとうございます', "delay": 0},
+    ])
+    client.force_login(superuser())
+    subject = timeline_of(client, sequence).find(attrs={"data-subject": True})
+    assert subject.get_text("", strip=True) == "{Last name}様、{Order number}のご注文ありがとうございます"
+    assert [chip["data-merge-field"] for chip in subject.find_all(class_="stepmail-merge-chip")] == [
+        "last_name", "order_number"]
+    assert "{{" not in subject.get_text()
+    # In the Japanese admin, with the Japanese names; the chips' style is loaded with the panel.
+    html = client.get(reverse("wagtailadmin_pages:edit", args=[sequence.pk]), HTTP_ACCEPT_LANGUAGE="ja")
+    soup = BeautifulSoup(html.content, "html.parser")
+    subject = soup.find(attrs={"data-stepmail-timeline": True}).find(attrs={"data-subject": True})
+    assert subject.get_text("", strip=True) == "{姓}様、{注文番号}のご注文ありがとうございます"
+    assert "stepmail/merge-fields.css" in html.content.decode()
+
+
+def test_a_subject_that_is_not_valid_merge_text_is_shown_as_written(client):
+    sequence = make_sequence("お礼", steps=[{"subject": "ありがとう", "delay": 0}])
+    step = sequence.get_steps().first()
+    StepEmailPage.objects.filter(pk=step.pk).update(subject="<b>{{ unknown }}</b>")  # saved by code
+    client.force_login(superuser())
+    subject = timeline_of(client, sequence).find(attrs={"data-subject": True})
+    assert subject.get_text() == "<b>{{ unknown }}</b>" and subject.find("b") is None

@@ -13,6 +13,7 @@ from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 
+from ..editor.mergefields import MergeTextInput
 from ..rendering.merge import validate_merge_text
 from .base import EmailBlockMixin, RenderContext
 
@@ -38,7 +39,16 @@ def html_to_text(html: str) -> str:
 
 
 class MergeCharBlock(blocks.CharBlock):
-    """A CharBlock whose text may hold merge fields (validated when the page is saved)."""
+    """A CharBlock whose text may hold merge fields (validated when the page is saved), with the
+    merge-field picker next to its input."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # The widget is no constructor argument, so it stays out of the migrations' block
+        # definitions; it keeps the input's attributes (maxlength) and required state.
+        widget = MergeTextInput(attrs=self.field.widget.attrs)
+        widget.is_required = self.field.widget.is_required
+        self.field.widget = widget
 
     def clean(self, value):
         value = super().clean(value)
@@ -61,7 +71,9 @@ class ParagraphBlock(EmailBlockMixin, blocks.RichTextBlock):
     text_template = "stepmail/mail/blocks/paragraph.txt"
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("features", ["bold", "italic", "link", "ol", "ul", "h3"])
+        # The merge-field picker (a toolbar control) is part of the editor, not of the stored
+        # text; features set here are not in migrations (only constructor arguments are).
+        kwargs.setdefault("features", ["bold", "italic", "link", "ol", "ul", "h3", "stepmail-merge-field"])
         kwargs.setdefault("help_text", MERGE_HELP)
         super().__init__(**kwargs)
 

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import (
     FieldPanel,
@@ -27,11 +27,12 @@ from wagtail.fields import StreamField
 from wagtail.models import Page
 
 from ..blocks import StepBodyBlock
+from ..editor.mergefields import MergeTextInput
 from ..panels import SequenceTimelinePanel
 from ..rendering.merge import EDITOR_FIELDS, validate_merge_text
 from ..triggers.registry import trigger_choices
 from .fields import ABTestStepMixin, HoldoutSequenceMixin
-from .rules import RULE_PANELS, ReachPanel, SequenceRules, StepRules
+from .rules import RULE_PANELS, DelayFrom, ReachPanel, SequenceRules, StepRules
 
 
 class SequenceKind(models.TextChoices):
@@ -44,6 +45,30 @@ class DelayUnit(models.TextChoices):
     HOURS = "hours", _("hours")
     DAYS = "days", _("days")
     WEEKS = "weeks", _("weeks")
+
+
+def delay_label(value: int, unit: str, delay_from: str = DelayFrom.TRIGGER) -> str:
+    """When a step goes out, as editors say it: "Right away", "3 days later", "7 days before the
+    supply runs out". The one wording of a step's delay in the admin (timeline, copy and test-send
+    forms, reports, the step-order errors)."""
+    value = value or 0
+    if delay_from == DelayFrom.SUPPLY_END:
+        if not value:
+            return gettext("When the supply runs out")
+        return gettext("%(delay)s before the supply runs out") % {"delay": _delay_amount(value, unit)}
+    if not value:
+        return gettext("Right away")
+    return gettext("%(delay)s later") % {"delay": _delay_amount(value, unit)}
+
+
+def _delay_amount(value: int, unit: str) -> str:
+    if unit == DelayUnit.MINUTES:
+        return ngettext("%(n)d minute", "%(n)d minutes", value) % {"n": value}
+    if unit == DelayUnit.HOURS:
+        return ngettext("%(n)d hour", "%(n)d hours", value) % {"n": value}
+    if unit == DelayUnit.WEEKS:
+        return ngettext("%(n)d week", "%(n)d weeks", value) % {"n": value}
+    return ngettext("%(n)d day", "%(n)d days", value) % {"n": value}
 
 
 class NotServedMixin:
@@ -216,8 +241,8 @@ class StepEmailPage(ABTestStepMixin, NotServedMixin, StepRules, Page):
         ),
         FieldPanel("send_condition"),
         ReachPanel(heading=_("Who gets it")),
-        FieldPanel("subject"),
-        FieldPanel("preheader"),
+        FieldPanel("subject", widget=MergeTextInput),
+        FieldPanel("preheader", widget=MergeTextInput),
         HelpPanel(
             content=_("Merge fields: ")
             + ", ".join("{{ %s }}" % name for name in EDITOR_FIELDS)
@@ -256,7 +281,8 @@ class StepEmailPage(ABTestStepMixin, NotServedMixin, StepRules, Page):
 
     @property
     def delay_display(self) -> str:
-        return f"{self.delay_value} {DelayUnit(self.delay_unit).label}"
+        """When this step goes out, e.g. 「すぐに（当日）」 or 「3日後」 (see :func:`delay_label`)."""
+        return delay_label(self.delay_value, self.delay_unit, self.delay_from)
 
     def clean(self):
         super().clean()

@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db.models import Count
-from django.utils.translation import gettext, ngettext
 from wagtail.models import Revision
 
 from ..models import (
-    DelayUnit,
     Delivery,
     Enrollment,
     EnrollmentStatus,
@@ -23,31 +21,8 @@ from ..models import (
     StepEmailPage,
     StepVariant,
 )
-from ..models.rules import DelayFrom
+from ..models.pages import delay_label
 from ..tracking.metrics import Counts, count_deliveries
-
-
-def delay_label(value: int, unit: str, delay_from: str = DelayFrom.TRIGGER) -> str:
-    """When a step goes out, as editors say it: "Right away", "3 days later", "7 days before the
-    supply runs out"."""
-    value = value or 0
-    if delay_from == DelayFrom.SUPPLY_END:
-        if not value:
-            return gettext("When the supply runs out")
-        return gettext("%(delay)s before the supply runs out") % {"delay": _amount(value, unit)}
-    if not value:
-        return gettext("Right away")
-    return gettext("%(delay)s later") % {"delay": _amount(value, unit)}
-
-
-def _amount(value: int, unit: str) -> str:
-    if unit == DelayUnit.MINUTES:
-        return ngettext("%(n)d minute", "%(n)d minutes", value) % {"n": value}
-    if unit == DelayUnit.HOURS:
-        return ngettext("%(n)d hour", "%(n)d hours", value) % {"n": value}
-    if unit == DelayUnit.WEEKS:
-        return ngettext("%(n)d week", "%(n)d weeks", value) % {"n": value}
-    return ngettext("%(n)d day", "%(n)d days", value) % {"n": value}
 
 
 @dataclass

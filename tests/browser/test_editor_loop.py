@@ -131,8 +131,8 @@ def test_editor_builds_previews_test_sends_and_publishes_a_sequence(page, store,
     page.locator("header").get_by_role("link", name="ステップメール", exact=True).click()
     page.locator("tr").filter(has_text=TEMPLATE).get_by_role("checkbox").check()
     page.get_by_role("link", name="選択したページを公開").click()
-    page.get_by_label("Include descendants").check()
-    page.get_by_role("button", name="Yes, publish").click()
+    page.get_by_label("下位ページも含める").check()  # Wagtail lacks it; our catalog supplies it
+    page.get_by_role("button", name="はい、公開します").click()
     expect(messages(page)).to_be_visible()
     page.goto(sequence_url)
     rows = explorer_rows(page)

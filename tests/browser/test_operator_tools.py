@@ -91,6 +91,7 @@ def test_timeline_copy_and_enroll_by_hand(admin, store, shots):
     expect(trail).to_contain_text(APPAREL)
     listed = page.locator("[data-stepmail-copy-steps] li")
     expect(listed).to_have_count(len(STEPS))
+    expect(listed.first).to_contain_text("すぐに（当日）")  # as the timeline says it
     expect(field(page, "コピーのタイトル")).to_have_value(f"{APPAREL}（コピー）")
     field(page, "コピーのタイトル").fill(COPY_TITLE)
     to_top(page)

@@ -12,7 +12,10 @@ VIEWPORT_MIDDLE = (640, 400)
 
 def add_block(page: Page, label: str) -> None:
     """Append a block to the step's body through the StreamField's "+" menu."""
-    page.locator("[data-contentpath='body'] button[title='Insert a block']").last.click()
+    # 「ブロックを挿入」 in the Japanese admin (our catalog supplies what Wagtail's lacks).
+    page.locator(
+        "[data-contentpath='body'] :is(button[title='ブロックを挿入'], button[title='Insert a block'])"
+    ).last.click()
     page.get_by_role("option", name=label, exact=True).click()
 
 

@@ -1,0 +1,59 @@
+"""Wagtail 8.0's Japanese catalogs lack a few of its own admin strings; a Japanese editor saw them
+in English in the middle of the Japanese admin. Our catalog supplies them: the bulk publish
+confirmation, the preview panel, the StreamField's "+" and "Collapse all"."""
+
+import gettext
+from pathlib import Path
+
+import pytest
+import wagtail
+from django.urls import reverse
+
+from stepmail_plugin.editor.wagtail_strings import JS_STRINGS, SERVER_STRINGS
+
+from .editor import superuser
+from .factories import make_sequence
+
+pytestmark = pytest.mark.django_db
+
+
+def test_wagtails_own_japanese_catalogs_really_lack_them():
+    """When a Wagtail release translates them, this fails: drop ours then."""
+    catalogs = [
+        gettext.GNUTranslations(path.open("rb"))
+        for path in Path(wagtail.__file__).parent.glob("**/locale/ja/LC_MESSAGES/*.mo")
+    ]
+    assert catalogs
+    for msgid in SERVER_STRINGS + JS_STRINGS:
+        assert not any(msgid in catalog._catalog for catalog in catalogs), msgid
+
+
+def test_the_bulk_publish_confirmation_is_japanese(client):
+    sequence = make_sequence(publish=False, steps=[{"subject": "ありがとう", "publish": False}])
+    client.force_login(superuser())
+    url = reverse("wagtail_bulk_action", args=["wagtailcore", "page", "publish"])
+    html = client.get(f"{url}?id={sequence.pk}", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "下位ページも含める" in html and "Include descendants" not in html
+    assert "はい、公開します" in html and "Yes, publish" not in html
+
+
+def test_the_step_editor_is_japanese_in_wagtails_own_words(client):
+    step = make_sequence(steps=[{"subject": "ありがとう"}]).get_steps().first()
+    client.force_login(superuser())
+    html = client.get(reverse("wagtailadmin_pages:edit", args=[step.pk]), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "プレビューモード" in html and "Preview mode" not in html
+    # Strings of Wagtail's JavaScript go into the page's JS catalog after Wagtail's own.
+    assert html.index("/jsi18n/") < html.index('"Insert a block": "ブロックを挿入"')
+    assert '"Collapse all": "すべて折りたたむ"' in html
+
+
+def test_an_english_admin_gets_no_extra_catalog(client):
+    from wagtail.users.models import UserProfile
+
+    user = superuser()
+    profile = UserProfile.get_for_user(user)
+    profile.preferred_language = "en"
+    profile.save()
+    client.force_login(user)
+    html = client.get(reverse("wagtailadmin_home"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "Insert a block" not in html
