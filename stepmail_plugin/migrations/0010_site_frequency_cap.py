@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stepmail', '0008_follow_ups'),
+        ('stepmail', '0009_follow_up_retries'),
     ]
 
     operations = [
