@@ -128,7 +128,7 @@ def check_legal_footer(app_configs, **kwargs):
         return [
             Warning(
                 "The legal footer of marketing step mail is incomplete: missing %s." % ", ".join(missing),
-                hint="Fill them in the Wagtail admin (Settings → Step mail brand) or STEPMAIL['BRAND']; "
+                hint="Fill them in the Wagtail admin (Settings → Step mail settings) or STEPMAIL['BRAND']; "
                 "特定電子メール法 requires the sender's name, postal address and a contact.",
                 id="stepmail.W007",
             )

@@ -225,10 +225,10 @@ class BatchSender:
         self.objects = self._load_objects(enrollments)
         for enrollment in enrollments:  # due_at_for reads it: no query per mail
             enrollment.sequence = self.sequences[enrollment.sequence_id]
-        self.gate = SendGate(deliveries, self.sequences, self.steps, self.objects)
         if self.tick.brand is None:  # once per tick: brand settings rarely change mid-tick
             base_url = brand_module.base_url()
-            brand = brand_module.brand(link_base=base_url)
+            site_settings = brand_module.site_settings()
+            brand = brand_module.brand(site_settings, link_base=base_url)
             from_email = brand_module.from_email(brand)
             # reverse() once: each recipient's unsubscribe URL is this prefix, a token, this suffix.
             prefix, _, suffix = reverse("stepmail:unsubscribe", args=["TOKEN"]).rpartition("TOKEN")
@@ -239,8 +239,10 @@ class BatchSender:
                 "reply_to": brand_module.reply_to(brand),
                 "domain": from_email.rsplit("@", 1)[-1].strip("> ") or "localhost",
                 "unsubscribe_url": (base_url + prefix, suffix),
+                "caps": brand_module.frequency_caps(site_settings),
             }
         shared = self.tick.brand
+        self.gate = SendGate(deliveries, self.sequences, self.steps, self.objects, caps=shared["caps"])
         self.base_url = shared["base_url"]
         self.brand = shared["brand"]
         self.from_email = shared["from_email"]

@@ -10,7 +10,7 @@ Checked by the dispatcher just before rendering, in this order:
 4. the mail is not stale (later than the sequence's staleness limit after its moment);
 5. the send window is open in the contact's time zone, else the mail waits for it;
 6. the frequency cap across marketing sequences has room, else the mail waits (higher-priority
-   sequences first) — up to ``FREQUENCY_CAP_MAX_DELAY_HOURS``, after which it is skipped.
+   sequences first; the cap comes from the site's step mail settings, else ``FREQUENCY_CAPS``) — up to ``FREQUENCY_CAP_MAX_DELAY_HOURS``, after which it is skipped.
 
 Everything is loaded once per batch (:class:`SendGate`), never per mail.
 """
@@ -53,11 +53,13 @@ class SendGate:
     """The send-time rules for one claimed batch, with what they need loaded up front."""
 
     def __init__(self, deliveries: list[Delivery], sequences: dict[int, Any], steps: dict[int, Any],
-                 objects: dict[tuple[int, str], Any], *, now: datetime | None = None):
+                 objects: dict[tuple[int, str], Any], *, now: datetime | None = None,
+                 caps: list[tuple[int, float]] | None = None):
         self.now = now or timezone.now()
         self.sequences = sequences
         self.objects = objects
-        self.caps = parse_caps(stepmail_settings.FREQUENCY_CAPS)
+        # The dispatcher reads the caps once per tick (site settings, else STEPMAIL).
+        self.caps = parse_caps(caps if caps is not None else stepmail_settings.FREQUENCY_CAPS)
         self.max_cap_delay = timedelta(hours=stepmail_settings.FREQUENCY_CAP_MAX_DELAY_HOURS or 0)
         enrollments = {d.enrollment_id: d.enrollment for d in deliveries}
         # Exit products of every sequence, kept with the live-sequence cache (live.py; any page

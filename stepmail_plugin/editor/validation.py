@@ -64,7 +64,7 @@ def step_warnings(step: Any, user: Any, *, sequence: Any = None) -> list[str]:
         if missing:
             warnings.append(
                 _("Marketing mail must show the sender's name, postal address and a contact "
-                  "(特定電子メール法). Missing: %(fields)s. Fill them in Settings → Step mail brand.")
+                  "(特定電子メール法). Missing: %(fields)s. Fill them in Settings → Step mail settings.")
                 % {"fields": ", ".join(str(LEGAL_LABELS.get(f, f)) for f in missing)}
             )
     return warnings

@@ -1,12 +1,14 @@
-"""Brand and legal details of step mails, edited per site in Wagtail's settings.
+"""Step mail settings edited per site in Wagtail's settings: brand, sender, legal details and
+the frequency cap.
 
 特定電子メール法 §4 requires every marketing mail to show the sender's name, postal address and a
-contact, and to tell the recipient how to opt out. Empty fields fall back to ``STEPMAIL["BRAND"]``.
+contact, and to tell the recipient how to opt out. Empty fields fall back to ``STEPMAIL["BRAND"]``;
+an empty frequency cap falls back to ``STEPMAIL["FREQUENCY_CAPS"]``.
 """
 
 from __future__ import annotations
 
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -73,6 +75,18 @@ class StepmailBrandSettings(BaseSiteSetting):
         _("extra footer text"), blank=True,
         help_text=_("Any further note at the bottom of every mail, e.g. why the customer receives it."),
     )
+    # Operators tune the cap while a campaign runs, without a deploy: when either is set they
+    # replace STEPMAIL["FREQUENCY_CAPS"].
+    max_mails_per_day = models.PositiveSmallIntegerField(
+        _("at most per day"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Marketing mails one customer may receive in any 24 hours. Empty: no daily limit."),
+    )
+    max_mails_per_week = models.PositiveSmallIntegerField(
+        _("at most per week"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(500)],
+        help_text=_("Marketing mails one customer may receive in any 7 days. Empty: no weekly limit."),
+    )
 
     panels = [
         MultiFieldPanel(
@@ -98,8 +112,26 @@ class StepmailBrandSettings(BaseSiteSetting):
             ],
             heading=_("Legal footer (特定電子メール法)"),
         ),
+        MultiFieldPanel(
+            [FieldRowPanel([FieldPanel("max_mails_per_day"), FieldPanel("max_mails_per_week")])],
+            heading=_("Frequency cap (marketing mail)"),
+            help_text=_(
+                "A mail over the cap waits until there is room (higher-priority sequences first); "
+                "it is never dropped silently. Transactional mail is neither capped nor counted. "
+                "Leave both empty to use the STEPMAIL setting."
+            ),
+        ),
     ]
 
     class Meta:
-        verbose_name = _("step mail brand")
-        verbose_name_plural = _("step mail brand")
+        verbose_name = _("step mail settings")
+        verbose_name_plural = _("step mail settings")
+
+    def frequency_caps(self) -> list[tuple[int, int]]:
+        """The caps set here as ``(mails, hours)`` pairs (empty when neither field is set)."""
+        caps = []
+        if self.max_mails_per_day:
+            caps.append((self.max_mails_per_day, 24))
+        if self.max_mails_per_week:
+            caps.append((self.max_mails_per_week, 24 * 7))
+        return caps

@@ -1,6 +1,6 @@
 """Brand and legal details shown in every mail (sender, postal address, contact).
 
-Values come from the default site's "Step mail brand" settings in Wagtail; anything left empty
+Values come from the default site's "Step mail settings" in Wagtail; anything left empty
 there falls back to ``STEPMAIL["BRAND"]`` (and ``STEPMAIL["FROM_EMAIL"]`` for the sender).
 """
 
@@ -125,6 +125,14 @@ def from_email(values: dict[str, Any] | None = None) -> str:
         return str(Address(display_name=name, addr_spec=address))
     except (ValueError, IndexError):
         return address
+
+
+def frequency_caps(settings_obj: Any = None) -> list[tuple[int, float]]:
+    """The frequency cap as ``(mails, hours)`` pairs: the default site's settings when either of
+    its limits is set (operators change them in the admin), else ``STEPMAIL["FREQUENCY_CAPS"]``."""
+    site = settings_obj if settings_obj is not None else site_settings()
+    caps = site.frequency_caps() if site is not None else []
+    return caps or list(stepmail_settings.FREQUENCY_CAPS or [])
 
 
 def reply_to(values: dict[str, Any] | None = None) -> str:
