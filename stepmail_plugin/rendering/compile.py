@@ -112,7 +112,9 @@ def _fill(plan: tuple, values: Mapping[str, Any], out: dict[Any, str]) -> dict[A
         for key in plain:
             out[key] = value
         if escaped:
-            value = escape(value)
+            # Most values have nothing to escape: looking is cheaper than escape()'s five passes.
+            if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
+                value = escape(value)
             for key in escaped:
                 out[key] = value
     return out
