@@ -417,11 +417,15 @@ class BatchSender:
         self.journal = send_journal.Journal.open(self.token)
         done = False
         try:
-            for start in range(0, len(deliveries), SEND_CHUNK):
-                if self._out_of_time(time.monotonic()):
+            chunks = [deliveries[start : start + SEND_CHUNK] for start in range(0, len(deliveries), SEND_CHUNK)]
+            # Each chunk's record also moves the next chunk to ``sending`` (one commit, not two).
+            moved: list[Delivery] | None = None
+            for index, chunk in enumerate(chunks):
+                if moved is None and self._out_of_time(time.monotonic()):
                     self._release_rest()
                     break
-                self.run_chunk(deliveries[start : start + SEND_CHUNK])
+                following = chunks[index + 1] if index + 1 < len(chunks) else None
+                moved = self.run_chunk(chunk, moved=moved, following=following)
             done = True
         finally:
             if self.journal is not None:
@@ -445,20 +449,19 @@ class BatchSender:
         ).update(status=DeliveryStatus.SCHEDULED, claim_token=None, claimed_at=None))
         self.result.released += released
 
-    def run_chunk(self, chunk: list[Delivery]) -> None:
-        now = timezone.now()
+    def run_chunk(self, chunk: list[Delivery], *, moved: list[Delivery] | None = None,
+                  following: list[Delivery] | None = None) -> list[Delivery] | None:
+        """Send ``chunk`` and record it. ``moved``: the chunk's deliveries still ours, when the
+        previous chunk's record already moved it to ``sending``. ``following``: the next chunk,
+        moved to ``sending`` by this one's record unless time ran out; returns what of it is ours
+        (None: it was not moved)."""
         started = time.monotonic()
-        ids = [d.pk for d in chunk]
-        moved = _retrying(lambda: _claimed_to_sending(ids, self.token, now))
-        if moved < len(ids):
-            # Our lease expired and another worker took some of them: leave those alone.
-            ours = set(
-                Delivery.objects.filter(
-                    pk__in=ids, claim_token=self.token, status=DeliveryStatus.SENDING
-                ).values_list("pk", flat=True)
-            )
-            self.result.lost_claims += len(ids) - len(ours)
-            chunk = [d for d in chunk if d.pk in ours]
+        if moved is None:
+            now = timezone.now()
+            ids = [d.pk for d in chunk]
+            chunk = self._ours(chunk, _retrying(lambda: _claimed_to_sending(ids, self.token, now)))
+        else:
+            chunk = moved
         outcomes: list[tuple[Delivery, Any]] = []
         stopped = False
         for delivery in chunk:
@@ -479,9 +482,29 @@ class BatchSender:
                 if self.journal is not None:
                     self.journal.answered(delivery.pk, outcome)
                 outcomes.append((delivery, outcome))
-        self.record(outcomes)
+        if stopped or not following or self._out_of_time(time.monotonic()):
+            following = None
+        return self.record(outcomes, then_move=following)
 
-    def record(self, outcomes: list[tuple[Delivery, Any]]) -> None:
+    def _ours(self, chunk: list[Delivery], moved: int) -> list[Delivery]:
+        """The deliveries of ``chunk`` we moved to ``sending`` (``moved`` of them)."""
+        if moved >= len(chunk):
+            return chunk
+        # Our lease expired and another worker took some of them: leave those alone.
+        ours = set(
+            Delivery.objects.filter(
+                pk__in=[d.pk for d in chunk], claim_token=self.token, status=DeliveryStatus.SENDING
+            ).values_list("pk", flat=True)
+        )
+        self.result.lost_claims += len(chunk) - len(ours)
+        return [d for d in chunk if d.pk in ours]
+
+    def record(self, outcomes: list[tuple[Delivery, Any]],
+               then_move: list[Delivery] | None = None) -> list[Delivery] | None:
+        """Write what happened to ``outcomes`` and advance the enrollments whose mail is done.
+
+        ``then_move``: the batch's next chunk, moved ``claimed`` → ``sending`` in the same
+        transaction (it is handed over right after); returns those of it that are ours."""
         now = timezone.now()
         exits: dict[str, list[int]] = defaultdict(list)
         changed: list[tuple[Delivery, str]] = []
@@ -553,8 +576,11 @@ class BatchSender:
             self.result.reasons[delivery.reason or delivery.status] += 1
             changed.append((delivery, delivery.status))
         exited = {pk for pks in exits.values() for pk in pks}
+        next_ids = [d.pk for d in then_move] if then_move else []
+        moved_count = 0
 
         def write() -> None:
+            nonlocal moved_count
             with transaction.atomic(using=_db().alias):
                 # Compare-and-set on our token: rows someone else settled meanwhile (an erasure, a
                 # person settling an uncertain one) keep their decision and are not advanced.
@@ -580,11 +606,14 @@ class BatchSender:
                     # Staff may have cancelled or paused an enrollment while this batch was sending:
                     # advance() only touches enrollments that are still active.
                     self.advance(finished, now)
+                if next_ids:
+                    moved_count = _claimed_to_sending(next_ids, self.token, now)
 
         # What the backend answered is known only here: losing it to a dropped database
         # connection would turn sent mail into uncertain mail, so reconnect and write again.
         _retrying(write)
         transaction.on_commit(lambda: _announce(changed), using=_db().alias)
+        return self._ours(then_move, moved_count) if then_move else None
 
     def advance(self, finished: list[Delivery], now) -> None:
         """Schedule each enrollment's next step, or complete the enrollment — for enrollments
