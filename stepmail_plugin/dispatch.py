@@ -6,8 +6,9 @@ Exactly-once rests on the database, not on the task queue:
   claim token), after ``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it, so two workers
   never hold the same delivery.
 * Right before a chunk is handed to the mail backend it moves ``claimed`` → ``sending`` under the
-  same token (another compare-and-set), and its result is committed together with the next step
-  of each enrollment.
+  same token (another compare-and-set; from a batch's second chunk on, in the transaction that
+  records the chunk before it), and its result is committed together with the next step of each
+  enrollment.
 * A worker that dies leaves ``claimed`` rows (never handed to the backend: released for others
   after ``LEASE_SECONDS``) or ``sending`` rows. Its send journal (journal.py) tells which of those
   were accepted, refused or never handed over; what it cannot tell (the one message in flight, or
