@@ -117,6 +117,65 @@ def _unnest(connection: Any, fields: Sequence[Field], rows: Sequence[Sequence[An
     return f"SELECT {', '.join(select)} FROM unnest({arrays}) AS u({aliases})", params
 
 
+def _columns(preparer: _Preparer, objects: Sequence[Any]) -> list[list[Any]]:
+    """What :meth:`_Preparer.row` gives for each object, column by column: a value shared by
+    every row (a status, ``None``, the batch's timestamp) is prepared once and the per-value
+    work runs in list comprehensions, not once per row and field."""
+    count = len(objects)
+    memo = preparer.memo
+    connection = preparer.connection
+    columns = []
+    for index, field, attname, direct, kinds in preparer.plan:
+        if direct:
+            column = [getattr(obj, attname) for obj in objects]
+        elif index in preparer.stamped:
+            value = preparer.stamped[index]
+            for obj in objects:
+                setattr(obj, attname, value)
+            column = [value] * count
+        else:
+            column = [field.pre_save(obj, preparer.add) for obj in objects]
+        first = column[0]
+        if column.count(first) == count:  # one value for all: prepared once
+            if first.__class__ not in kinds:
+                first = field.get_db_prep_save(first, connection)
+            columns.append([first] * count)
+            continue
+        if not kinds or any(value.__class__ not in kinds for value in column):
+            prepared = []
+            append = prepared.append
+            for value in column:
+                if value.__class__ in kinds:
+                    append(value)
+                    continue
+                try:
+                    key = (index, value)
+                    append(memo[key])
+                except KeyError:
+                    append(memo.setdefault(key, field.get_db_prep_save(value, connection)))
+                except TypeError:  # unhashable (e.g. a dict for a JSON field)
+                    append(field.get_db_prep_save(value, connection))
+            column = prepared
+        columns.append(column)
+    return columns
+
+
+def _unnest_columns(connection: Any, fields: Sequence[Field], columns: Sequence[list[Any]]) -> tuple[str, list[Any]]:
+    """:func:`_unnest` for values given column by column (see :func:`_columns`)."""
+    select, params, varying = [], [], []
+    for n, (field, column) in enumerate(zip(fields, columns)):
+        if n and column.count(column[0]) == len(column):
+            select.append(f"%s::{field.db_type(connection)} AS c{n}")
+            params.append(column[0])
+        else:
+            select.append(f"u.c{n}")
+            varying.append(n)
+    arrays = ", ".join(f"%s::{fields[n].db_type(connection)}[]" for n in varying)
+    aliases = ", ".join(f"c{n}" for n in varying)
+    params += [columns[n] for n in varying]
+    return f"SELECT {', '.join(select)} FROM unnest({arrays}) AS u({aliases})", params
+
+
 def update_fields(
     objects: Sequence[Model],
     fields: Sequence[str],
@@ -148,10 +207,12 @@ def update_fields(
         sql += f" AND {quote(field.column)} IN ({', '.join(['%s'] * len(values))})"
         condition += [field.get_db_prep_value(value, connection) for value in values]
     preparer = _Preparer(concrete, connection, add=False)
-    rows = [preparer.row(obj) + [opts.pk.get_db_prep_save(obj.pk, connection)] for obj in objects]
+    columns = _columns(preparer, objects)
+    pk_attname = opts.pk.attname
+    keys = [opts.pk.get_db_prep_save(getattr(obj, pk_attname), connection) for obj in objects]
     if connection.vendor == "postgresql":
         # The primary key first: it always varies, so it is an array (see _unnest).
-        source, arrays = _unnest(connection, [opts.pk, *concrete], [[row[-1], *row[:-1]] for row in rows])
+        source, arrays = _unnest_columns(connection, [opts.pk, *concrete], [keys, *columns])
         table = quote(opts.db_table)
         sets = ", ".join(f"{quote(field.column)} = u.c{i + 1}" for i, field in enumerate(concrete))
         sql = f"UPDATE {table} SET {sets} FROM ({source}) AS u WHERE {table}.{quote(opts.pk.column)} = u.c0"
@@ -163,7 +224,7 @@ def update_fields(
             cursor.execute(sql, arrays + condition)
             return cursor.rowcount if only_if else len(objects)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [row + condition for row in rows])
+        cursor.executemany(sql, list(zip(*columns, keys, *[[value] * len(keys) for value in condition])))
         return cursor.rowcount if only_if else len(objects)
 
 
@@ -204,9 +265,9 @@ def insert_ignoring_conflicts(
     suffix = ops.on_conflict_suffix_sql(concrete, OnConflict.IGNORE, None, None) or ""
     insert = f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns})"
     preparer = _Preparer(concrete, connection, add=True)
-    params = [preparer.row(obj) for obj in objects]
+    columns = _columns(preparer, objects)
     if connection.vendor == "postgresql":
-        source, arrays = _unnest(connection, concrete, params)
+        source, arrays = _unnest_columns(connection, concrete, columns)
         sql = f"{insert} SELECT * FROM ({source}) AS u"
         extra: list[Any] = []
         if only_if_exists is not None:
@@ -222,6 +283,7 @@ def insert_ignoring_conflicts(
         with connection.cursor() as cursor:
             cursor.execute(f"{sql} {suffix}".strip(), arrays + extra)
         return len(objects)
+    params = list(zip(*columns))
     if only_if_exists is None:
         placeholders = ", ".join(["%s"] * len(concrete))
         sql = f"{insert} VALUES ({placeholders}) {suffix}"
@@ -240,7 +302,7 @@ def insert_ignoring_conflicts(
             f"{insert} SELECT {values} WHERE EXISTS (SELECT 1 FROM {quote(target.db_table)} "
             f"WHERE {' AND '.join(conditions)}) {suffix}"
         )
-        params = [row + [row[index], *extra] for row in params]
+        params = [(*row, row[index], *extra) for row in params]
     with connection.cursor() as cursor:
         cursor.executemany(sql.strip(), params)
     return len(objects)

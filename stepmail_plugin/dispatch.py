@@ -6,8 +6,9 @@ Exactly-once rests on the database, not on the task queue:
   claim token), after ``SELECT … FOR UPDATE SKIP LOCKED`` where the database has it, so two workers
   never hold the same delivery.
 * Right before a chunk is handed to the mail backend it moves ``claimed`` → ``sending`` under the
-  same token (another compare-and-set), and its result is committed together with the next step
-  of each enrollment.
+  same token (another compare-and-set; from a batch's second chunk on, in the transaction that
+  records the chunk before it), and its result is committed together with the next step of each
+  enrollment.
 * A worker that dies leaves ``claimed`` rows (never handed to the backend: released for others
   after ``LEASE_SECONDS``) or ``sending`` rows. Its send journal (journal.py) tells which of those
   were accepted, refused or never handed over; what it cannot tell (the one message in flight, or
@@ -25,6 +26,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -53,7 +55,7 @@ from .policy import SuppressionIndex
 from .rendering import brand as brand_module
 from .rendering.batch import prepare_deliveries, valid_email
 from .rendering.compile import CompiledStep
-from .rendering.context import recipient_values
+from .rendering.context import recipient_values, shop_name
 from .scheduling import due_at_for
 from .sending import SendOutcome, build_message, open_connection, send
 from .signals import delivery_status_changed
@@ -63,6 +65,10 @@ from .tracking.batch import BatchTracking
 logger = logging.getLogger(__name__)
 
 FINAL = {DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED}
+#: Fields record() may write, in this order, and those prepare() sets on a delivery it renders.
+_RECORDED = ("status", "claim_token", "claimed_at", "sent_at", "attempts", "esp_message_id", "esp_status",
+             "reason", "error", "due_at", "subject", "to_email", "updated_at", "variant")
+_RENDERED = ("subject", "to_email", "variant")
 #: States a batch's rows are in while its worker owns them (``uncertain``: a lease expired while
 #: it was still sending; its answer still counts).
 OURS = (DeliveryStatus.SENDING, DeliveryStatus.UNCERTAIN)
@@ -301,6 +307,15 @@ class BatchSender:
         return {pk: found[pk] for pk in wanted if pk in found}, steps
 
     # -- deciding and rendering --------------------------------------------------------------
+    @cached_property
+    def default_language(self) -> str:
+        return settings.LANGUAGE_CODE
+
+    @cached_property
+    def shop_name(self) -> str:
+        """The shop's name, read once per batch (a merge value of every mail)."""
+        return shop_name()
+
     def compiled_step(self, step: StepEmailPage, language: str, is_marketing: bool, variant=None, sequence=None):
         # Keyed by the content as loaded for this batch (_share_bodies), so a step published
         # between two batches of one tick is compiled again.
@@ -350,35 +365,38 @@ class BatchSender:
             if decision.is_delay:
                 return _Delay(decision.until, decision.reason)
             return _Skip(decision.reason, exit_enrollment=decision.exit_enrollment)
-        language = contact.language or settings.LANGUAGE_CODE
+        language = contact.language or self.default_language
         compiled = self.compiled_step(step, language, sequence.is_marketing, variant, sequence)
         if isinstance(compiled, Exception):
             return SendOutcome(False, reason="render_error", error=f"{type(compiled).__name__}: {compiled}")
+        delivery_id = delivery.id
         try:
-            values = recipient_values(contact, enrollment, obj, language)
+            values = recipient_values(contact, enrollment, obj, language, shop=self.shop_name)
             values.update(self.prepared.values_for(delivery))
             headers = {"Message-ID": message_id(delivery, self.domain)}
             if self.reply_to:
                 headers["Reply-To"] = self.reply_to
             if sequence.is_marketing:
-                token = make_token(UNSUBSCRIBE, {"c": contact.pk, "d": delivery.pk})
+                token = make_token(UNSUBSCRIBE, {"c": contact.id, "d": delivery_id})
                 url = token.join(self.unsubscribe_url)
                 values["unsubscribe_url"] = url
                 headers["List-Unsubscribe"] = f"<{url}>"
                 headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             values.update(self.tracking.recipient_values(delivery, compiled.link_set_id))
+            # Only personalised blocks read the render context: none is made for other steps.
             recipient_ctx = RenderContext(
                 base_url=self.base_url, language=language, brand=self.brand, recipient=values,
                 objects={"trigger": obj, "enrollment": enrollment, "contact": contact, "delivery": delivery,
                          "batch": self.prepared},
-            )
+            ) if compiled.personalized else None
             mail = compiled.render(values, recipient_ctx)
         except Exception as error:
-            logger.exception("stepmail: delivery %s could not be rendered", delivery.pk)
+            logger.exception("stepmail: delivery %s could not be rendered", delivery_id)
             return SendOutcome(False, reason="render_error", error=f"{type(error).__name__}: {error}")
         delivery.subject = mail.subject[:255]
         delivery.to_email = contact.email
-        delivery.variant = variant
+        if variant is not None or delivery.variant_id is not None:
+            delivery.variant = variant
         return build_message(
             subject=mail.subject,
             text=mail.text,
@@ -387,7 +405,7 @@ class BatchSender:
             to=contact.email,
             headers=headers,
             tags=[f"stepmail-sequence-{sequence.pk}", f"stepmail-step-{step.pk}"],
-            metadata={"stepmail_delivery_id": str(delivery.pk)},
+            metadata={"stepmail_delivery_id": str(delivery_id)},
             connection=self.connection,
         )
 
@@ -402,11 +420,15 @@ class BatchSender:
         self.journal = send_journal.Journal.open(self.token)
         done = False
         try:
-            for start in range(0, len(deliveries), SEND_CHUNK):
-                if self._out_of_time(time.monotonic()):
+            chunks = [deliveries[start : start + SEND_CHUNK] for start in range(0, len(deliveries), SEND_CHUNK)]
+            # Each chunk's record also moves the next chunk to ``sending`` (one commit, not two).
+            moved: list[Delivery] | None = None
+            for index, chunk in enumerate(chunks):
+                if moved is None and self._out_of_time(time.monotonic()):
                     self._release_rest()
                     break
-                self.run_chunk(deliveries[start : start + SEND_CHUNK])
+                following = chunks[index + 1] if index + 1 < len(chunks) else None
+                moved = self.run_chunk(chunk, moved=moved, following=following)
             done = True
         finally:
             if self.journal is not None:
@@ -430,22 +452,19 @@ class BatchSender:
         ).update(status=DeliveryStatus.SCHEDULED, claim_token=None, claimed_at=None))
         self.result.released += released
 
-    def run_chunk(self, chunk: list[Delivery]) -> None:
-        now = timezone.now()
+    def run_chunk(self, chunk: list[Delivery], *, moved: list[Delivery] | None = None,
+                  following: list[Delivery] | None = None) -> list[Delivery] | None:
+        """Send ``chunk`` and record it. ``moved``: the chunk's deliveries still ours, when the
+        previous chunk's record already moved it to ``sending``. ``following``: the next chunk,
+        moved to ``sending`` by this one's record unless time ran out; returns what of it is ours
+        (None: it was not moved)."""
         started = time.monotonic()
-        ids = [d.pk for d in chunk]
-        moved = _retrying(lambda: Delivery.objects.filter(
-            pk__in=ids, claim_token=self.token, status=DeliveryStatus.CLAIMED
-        ).update(status=DeliveryStatus.SENDING, claimed_at=now))
-        if moved < len(ids):
-            # Our lease expired and another worker took some of them: leave those alone.
-            ours = set(
-                Delivery.objects.filter(
-                    pk__in=ids, claim_token=self.token, status=DeliveryStatus.SENDING
-                ).values_list("pk", flat=True)
-            )
-            self.result.lost_claims += len(ids) - len(ours)
-            chunk = [d for d in chunk if d.pk in ours]
+        if moved is None:
+            now = timezone.now()
+            ids = [d.pk for d in chunk]
+            chunk = self._ours(chunk, _retrying(lambda: _claimed_to_sending(ids, self.token, now)))
+        else:
+            chunk = moved
         outcomes: list[tuple[Delivery, Any]] = []
         stopped = False
         for delivery in chunk:
@@ -466,12 +485,34 @@ class BatchSender:
                 if self.journal is not None:
                     self.journal.answered(delivery.pk, outcome)
                 outcomes.append((delivery, outcome))
-        self.record(outcomes)
+        if stopped or not following or self._out_of_time(time.monotonic()):
+            following = None
+        return self.record(outcomes, then_move=following)
 
-    def record(self, outcomes: list[tuple[Delivery, Any]]) -> None:
+    def _ours(self, chunk: list[Delivery], moved: int) -> list[Delivery]:
+        """The deliveries of ``chunk`` we moved to ``sending`` (``moved`` of them)."""
+        if moved >= len(chunk):
+            return chunk
+        # Our lease expired and another worker took some of them: leave those alone.
+        ours = set(
+            Delivery.objects.filter(
+                pk__in=[d.pk for d in chunk], claim_token=self.token, status=DeliveryStatus.SENDING
+            ).values_list("pk", flat=True)
+        )
+        self.result.lost_claims += len(chunk) - len(ours)
+        return [d for d in chunk if d.pk in ours]
+
+    def record(self, outcomes: list[tuple[Delivery, Any]],
+               then_move: list[Delivery] | None = None) -> list[Delivery] | None:
+        """Write what happened to ``outcomes`` and advance the enrollments whose mail is done.
+
+        ``then_move``: the batch's next chunk, moved ``claimed`` → ``sending`` in the same
+        transaction (it is handed over right after); returns those of it that are ours."""
         now = timezone.now()
         exits: dict[str, list[int]] = defaultdict(list)
         changed: list[tuple[Delivery, str]] = []
+        # The fields this chunk's outcomes change, no more (each one a column to write).
+        fields = {"status", "claim_token", "claimed_at", "updated_at"}
         for delivery, outcome in outcomes:
             delivery.claim_token = None
             delivery.claimed_at = None
@@ -482,13 +523,17 @@ class BatchSender:
             if isinstance(outcome, _Defer):
                 delivery.status = DeliveryStatus.SCHEDULED
                 delivery.due_at = outcome.due_at
+                fields.add("due_at")
                 self.result.reasons["ab_timing_variant"] += 1
                 continue
+            # What prepare() set on a delivery it rendered (unchanged on the others).
+            fields.update(_RENDERED)
             if isinstance(outcome, _Delay):
                 # Not yet: back in the queue for later, without counting an attempt.
                 delivery.status = DeliveryStatus.SCHEDULED
                 delivery.due_at = outcome.until
                 delivery.reason = outcome.reason
+                fields.update(("due_at", "reason"))
                 self.result.delayed += 1
                 self.result.reasons[f"delayed:{outcome.reason}"] += 1
                 continue
@@ -498,10 +543,12 @@ class BatchSender:
                 delivery.attempts += 1
                 delivery.reason = outcome.reason
                 delivery.error = getattr(outcome, "error", "")[:4000]
+                fields.update(("attempts", "reason", "error"))
                 self.result.uncertain += 1
             elif isinstance(outcome, _Skip):
                 delivery.status = DeliveryStatus.SKIPPED
                 delivery.reason = outcome.reason
+                fields.add("reason")
                 if outcome.exit_enrollment:
                     exits[outcome.reason].append(delivery.enrollment_id)
                 self.result.skipped += 1
@@ -513,11 +560,13 @@ class BatchSender:
                 delivery.esp_status = outcome.esp_status[:32]
                 delivery.reason = ""
                 delivery.error = ""
+                fields.update(("sent_at", "attempts", "esp_message_id", "esp_status", "reason", "error"))
                 self.result.sent += 1
             else:
                 delivery.attempts += 1
                 delivery.error = outcome.error[:4000]
                 delivery.reason = outcome.reason
+                fields.update(("attempts", "reason", "error", "due_at"))
                 if outcome.permanent or delivery.attempts >= stepmail_settings.MAX_ATTEMPTS:
                     delivery.status = DeliveryStatus.FAILED
                     self.result.failed += 1
@@ -530,16 +579,18 @@ class BatchSender:
             self.result.reasons[delivery.reason or delivery.status] += 1
             changed.append((delivery, delivery.status))
         exited = {pk for pks in exits.values() for pk in pks}
+        next_ids = [d.pk for d in then_move] if then_move else []
+        moved_count = 0
 
         def write() -> None:
+            nonlocal moved_count
             with transaction.atomic(using=_db().alias):
                 # Compare-and-set on our token: rows someone else settled meanwhile (an erasure, a
                 # person settling an uncertain one) keep their decision and are not advanced.
                 written = [d for d, _ in outcomes]
                 updated = update_fields(
                     written,
-                    ["status", "claim_token", "claimed_at", "sent_at", "attempts", "esp_message_id",
-                     "esp_status", "reason", "error", "due_at", "subject", "to_email", "updated_at", "variant"],
+                    [name for name in _RECORDED if name in fields],
                     using=_db().alias,
                     only_if={"claim_token": self.token, "status": OURS},
                 )
@@ -558,21 +609,29 @@ class BatchSender:
                     # Staff may have cancelled or paused an enrollment while this batch was sending:
                     # advance() only touches enrollments that are still active.
                     self.advance(finished, now)
+                if next_ids:
+                    moved_count = _claimed_to_sending(next_ids, self.token, now)
 
         # What the backend answered is known only here: losing it to a dropped database
         # connection would turn sent mail into uncertain mail, so reconnect and write again.
         _retrying(write)
         transaction.on_commit(lambda: _announce(changed), using=_db().alias)
+        return self._ours(then_move, moved_count) if then_move else None
 
     def advance(self, finished: list[Delivery], now) -> None:
         """Schedule each enrollment's next step, or complete the enrollment — for enrollments
         that are still active (staff may have paused or cancelled one meanwhile)."""
         following: list[dict[str, Any]] = []
         completed: list[int] = []
+        next_steps: dict[tuple[int, str], StepEmailPage | None] = {}  # most of a chunk share a step
         for delivery in finished:
             enrollment = delivery.enrollment
-            steps = self.following.get(enrollment.sequence_id, [])
-            nxt = next((s for s in steps if s.path > delivery.step_path), None)
+            marker = (enrollment.sequence_id, delivery.step_path)
+            try:
+                nxt = next_steps[marker]
+            except KeyError:
+                steps = self.following.get(enrollment.sequence_id, [])
+                nxt = next_steps[marker] = next((s for s in steps if s.path > delivery.step_path), None)
             if nxt is None:
                 completed.append(enrollment.pk)
                 continue
@@ -637,6 +696,27 @@ def message_id(delivery: Delivery, domain: str) -> str:
     mac = base.copy()
     mac.update(f"{delivery.pk}:{delivery.created_at.isoformat()}".encode())
     return f"<stepmail.{delivery.pk}.{mac.hexdigest()[:16]}@{domain}>"
+
+
+def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:
+    """The compare-and-set ``claimed`` → ``sending`` of a chunk's rows still held by ``token``;
+    returns how many moved. One plain ``UPDATE``: once per chunk, building it through the ORM
+    cost more than running it."""
+    db = _db()
+    meta = Delivery._meta
+    quote = db.ops.quote_name
+    field = meta.get_field
+    status, claimed_at, claim_token = quote(field("status").column), field("claimed_at"), field("claim_token")
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {status} = %s, {quote(claimed_at.column)} = %s "
+        f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(ids))}) "
+        f"AND {quote(claim_token.column)} = %s AND {status} = %s"
+    )
+    params = [DeliveryStatus.SENDING.value, claimed_at.get_db_prep_save(now, db), *ids,
+              claim_token.get_db_prep_save(token, db), DeliveryStatus.CLAIMED.value]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def _retrying(write, attempts: int = 3):

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from ..rendering.batch import key_from_context
 from ..rendering.merge import MergeTemplate
 
 
@@ -150,14 +151,14 @@ class EmailBlockMixin:
 
     def prepared(self, value: Any, ctx: RenderContext) -> Any:
         """This recipient's data from :meth:`prepare_batch`; prepared alone if the batch lacks it."""
-        from ..rendering.batch import (
-            PreparedBatch,
-            key_from_context,
-            recipient_from_context,
-        )
-
         batch = ctx.objects.get("batch")
         key = key_from_context(ctx.objects)
+        if batch is not None:  # the usual case (runs for every mail and block): no more work
+            found, data = batch.lookup(value, key)
+            if found:
+                return data
+        from ..rendering.batch import PreparedBatch, recipient_from_context
+
         if batch is None:
             batch = PreparedBatch(base_url=ctx.base_url)
             ctx.objects["batch"] = batch

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
+from html import escape as html_escape  # Django's escape() is this behind a lazy-string wrapper
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from wagtail.snippets.blocks import SnippetChooserBlock
 from ..editor.choosers import ProductChooserBlock
 from ..rendering.batch import key_from_context
 from ..rendering.links import tracked_url
+from ..rendering.merge import MergeTemplate
 from .base import (
     PLACEHOLDERS,
     EmailBlockMixin,
@@ -71,10 +73,23 @@ def _recipient(ctx: RenderContext) -> Any:
     return batch.recipients.get(key_from_context(ctx.objects)) if batch is not None else None
 
 
-def _campaign(ctx: RenderContext) -> str:
-    recipient = _recipient(ctx)
+def _campaign(ctx: RenderContext, recipient: Any = None) -> str:
+    if recipient is None:
+        recipient = _recipient(ctx)
     sequence = getattr(recipient, "sequence", None) if recipient is not None else None
     return getattr(sequence, "slug", "") or ""
+
+
+@lru_cache(maxsize=512)
+def _heading_templates(heading: str) -> tuple[MergeTemplate, MergeTemplate]:
+    """A heading's merge templates: its HTML (the plain text escaped, then merged) and its text."""
+    return MergeTemplate(html_escape(heading), html=True), MergeTemplate(heading, html=False)
+
+
+# The placeholders of the order summary's own values in its shared rendering.
+_NUMBER = placeholder("number")
+_DATE = placeholder("date")
+_HEADING = placeholder("heading")
 
 
 def _track(url: str, ctx: RenderContext, content: str) -> str:
@@ -108,7 +123,9 @@ class PersonalizedStructBlock(EmailBlockMixin, blocks.StructBlock):
         if not heading:
             return "", ""
         # Editor text is plain text: escaped first, then merged (merge values are escaped too).
-        return merge(escape(heading), ctx), merge(heading, ctx, html=False)
+        # The templates are kept per heading: this runs for every mail.
+        html, text = _heading_templates(str(heading))
+        return html.render(ctx.recipient), text.render(ctx.recipient)
 
     def email_context(self, value: Any, ctx: RenderContext) -> dict[str, Any]:
         context = super().email_context(value, ctx)
@@ -119,14 +136,17 @@ class PersonalizedStructBlock(EmailBlockMixin, blocks.StructBlock):
         context["heading_text"] = text
         return context
 
-    def fragment_base(self, value: Any, ctx: RenderContext) -> tuple[tuple, dict[str, tuple[str, str]]] | None:
+    def fragment_base(
+        self, value: Any, ctx: RenderContext, *, language: str | None = None, recipient: Any = None
+    ) -> tuple[tuple, dict[str, tuple[str, str]]] | None:
         """What every shared rendering of this block depends on, and the heading to fill in; None
-        when a project overrides the block's templates (they may show anything: render per mail)."""
+        when a project overrides the block's templates (they may show anything: render per mail).
+        ``language`` (the active one) and ``recipient`` (this mail's) when the caller has them."""
         if not (own_template(self.email_template) and own_template(self.text_template)):
             return None
         html, text = self.heading_parts(value, ctx)
-        key = (get_language(), ctx.base_url, _campaign(ctx), bool(html))
-        return key, {placeholder("heading"): (html, text)} if html else {}
+        key = (get_language() if language is None else language, ctx.base_url, _campaign(ctx, recipient), bool(html))
+        return key, {_HEADING: (html, text)} if html else {}
 
     def rich_text(self, value: Any, ctx: RenderContext, name: str) -> tuple[str, str]:
         """(HTML, plain text) of a rich-text child with merge fields filled in.
@@ -204,7 +224,7 @@ class ProductsBlock(PersonalizedStructBlock):
 
     def fragment(self, value, ctx):
         # The products shown (title, price, links, picture) are the whole of what differs.
-        base = self.fragment_base(value, ctx)
+        base = self.fragment_base(value, ctx, language=get_language(), recipient=_recipient(ctx))
         if base is None:
             return None
         key, fills = base
@@ -253,7 +273,10 @@ class OrderSummaryBlock(PersonalizedStructBlock):
 
     def fragment(self, value, ctx):
         # Orders with the same lines and totals look alike but for their number and date.
-        base = self.fragment_base(value, ctx)
+        # Runs for every mail: the language and the recipient are looked up once.
+        language = get_language()
+        recipient = _recipient(ctx)
+        base = self.fragment_base(value, ctx, language=language, recipient=recipient)
         if base is None:
             return None
         key, fills = base
@@ -262,21 +285,25 @@ class OrderSummaryBlock(PersonalizedStructBlock):
             return ("order_summary", None), {}
         from ..commerce.orders import catalogue_for, line_media
 
-        line_media(ctx.objects["batch"], order)
-        date = self._date(order, ctx)
-        lines = tuple((line.title, line.quantity, line.line_price, line.variant_id, line.product_id, line.url,
-                       line.image_url) for line in order.lines)
-        key = ("order_summary", *key, catalogue_for(ctx.objects["batch"]).serial, order.kind, order.currency,
+        batch = ctx.objects["batch"]
+        line_media(batch, order)
+        date = self._date(order, ctx, language=language, recipient=recipient)
+        lines = tuple([(line.title, line.quantity, line.line_price, line.variant_id, line.product_id, line.url,
+                        line.image_url) for line in order.lines])
+        key = ("order_summary", *key, catalogue_for(batch).serial, order.kind, order.currency,
                lines, order.subtotal, order.discount, order.shipping, order.total, bool(date))
-        fills[placeholder("number")] = (escape(order.number), str(order.number))
+        number = str(order.number)
+        fills[_NUMBER] = (html_escape(number), number)
         if date:
-            fills[placeholder("date")] = (escape(date), date)
+            fills[_DATE] = (html_escape(date), date)
         return key, fills
 
-    def _date(self, order, ctx) -> str:
+    def _date(self, order, ctx, *, language: str | None = None, recipient: Any = None) -> str:
         if order.date is None:
             return ""
-        return _local_date(timezone.localtime(order.date, _zone(ctx)).date(), get_language() or "")
+        zone = _zone(ctx) if recipient is None else _zone_of(recipient)
+        return _local_date(timezone.localtime(order.date, zone).date(),
+                           (get_language() if language is None else language) or "")
 
     def email_context(self, value, ctx):
         context = super().email_context(value, ctx)
@@ -334,7 +361,10 @@ def _local_date(day: Any, language: str) -> str:
 
 
 def _zone(ctx: RenderContext) -> ZoneInfo | None:
-    recipient = _recipient(ctx)
+    return _zone_of(_recipient(ctx))
+
+
+def _zone_of(recipient: Any) -> ZoneInfo | None:
     name = getattr(getattr(recipient, "contact", None), "timezone", "") or ""
     try:
         return ZoneInfo(name) if name else None

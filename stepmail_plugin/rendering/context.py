@@ -13,11 +13,13 @@ from .merge import EDITOR_FIELDS
 
 ObjectValues = Callable[[Any, str], dict[str, Any]]
 _object_values: dict[str, ObjectValues] = {}
+_by_class: dict[type, ObjectValues | None] = {}
 
 
 def register_object_values(model_label: str, func: ObjectValues) -> None:
     """Let a trigger module provide merge values for its trigger objects (``app_label.model``)."""
     _object_values[model_label.lower()] = func
+    _by_class.clear()
 
 
 def shop_name() -> str:
@@ -30,25 +32,44 @@ def full_name(first: str, last: str, language: str) -> str:
     return " ".join(p for p in parts if p)
 
 
-def recipient_values(contact: Any, enrollment: Any, obj: Any, language: str) -> dict[str, str]:
-    """The merge values for one recipient. Only names in the allow-list are ever filled."""
+def recipient_values(contact: Any, enrollment: Any, obj: Any, language: str, *,
+                     shop: str | None = None) -> dict[str, str]:
+    """The merge values for one recipient. Only names in the allow-list are ever filled.
+
+    ``shop``: the shop's name when the caller has read it (once for many mails).
+    """
+    first, last = contact.first_name, contact.last_name
     values: dict[str, Any] = {
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "full_name": full_name(contact.first_name, contact.last_name, language),
+        "first_name": first,
+        "last_name": last,
+        "full_name": full_name(first, last, language),
         "email": contact.email,
-        "shop_name": shop_name(),
+        "shop_name": shop_name() if shop is None else shop,
     }
     if obj is not None:
-        provider = _object_values.get(f"{obj._meta.app_label}.{obj._meta.model_name}")
+        provider = _provider(obj.__class__)
         if provider is not None:
             if translation.get_language() == language:  # the usual case in a batch: no switch
                 values.update(provider(obj, language))
             else:
                 with translation.override(language):
                     values.update(provider(obj, language))
-    extra = getattr(enrollment, "context", None) or {}
-    for name, value in extra.items():
-        if name in EDITOR_FIELDS and name not in values and isinstance(value, (str, int, float)):
-            values[name] = value
-    return {k: ("" if v is None else str(v)) for k, v in values.items()}
+    extra = getattr(enrollment, "context", None)
+    if extra:
+        for name, value in extra.items():
+            if name in EDITOR_FIELDS and name not in values and isinstance(value, (str, int, float)):
+                values[name] = value
+    for name, value in values.items():
+        if value.__class__ is not str:
+            values[name] = "" if value is None else str(value)
+    return values
+
+
+def _provider(model: type) -> ObjectValues | None:
+    """The merge-value provider registered for ``model`` (by its label; remembered per class)."""
+    try:
+        return _by_class[model]
+    except KeyError:
+        meta = model._meta
+        found = _by_class[model] = _object_values.get(f"{meta.app_label}.{meta.model_name}")
+        return found
