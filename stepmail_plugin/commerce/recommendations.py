@@ -24,8 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, Subquery, Sum
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from ..conf import stepmail_settings
 from .cache import kept
@@ -131,21 +131,7 @@ def _load_history(batch: Any) -> dict[Any, set[int]]:
     history: dict[Any, set[int]] = defaultdict(set)
     if not by_user and not by_email:
         return history
-    Line = _get_model("order", "Line")
-    Order = _get_model("order", "Order")
-    # Oscar keeps a guest's address on the order and a customer's on their account. The orders are
-    # found first (a subquery) and their lines through the index on order_id: lines outnumber
-    # orders, and comparing addresses on every line was most of the cost.
-    orders = (
-        Order.objects.annotate(_guest=Lower("guest_email"), _user=Lower("user__email"))
-        .filter(Q(user_id__in=list(by_user)) | Q(_guest__in=list(by_email)) | Q(_user__in=list(by_email)))
-        .values("pk")
-    )
-    rows = (
-        Line.objects.filter(order_id__in=orders, product__isnull=False)
-        .annotate(guest_email=Lower("order__guest_email"), user_email=Lower("order__user__email"))
-        .values_list("order__user_id", "guest_email", "user_email", "product_id", "product__parent_id")
-    )
+    rows = _history_rows(list(by_user), list(by_email))
     for user_id, guest_email, user_email, product_id, parent_id in rows:
         keys = by_user.get(user_id, []) + by_email.get(guest_email or "", []) + by_email.get(user_email or "", [])
         for key in keys:
@@ -153,6 +139,55 @@ def _load_history(batch: Any) -> dict[Any, set[int]]:
             if parent_id:
                 history[key].add(parent_id)
     return history
+
+
+def _history_rows(user_ids: list[int], emails: list[str]) -> list[tuple]:
+    """(user id, guest address, account address, product, parent) of every order line of these
+    customers.
+
+    Oscar keeps a guest's address on the order and a customer's on their account. The orders are
+    found first (a subquery) and their lines through the index on order_id: lines outnumber
+    orders, and comparing addresses on every line was most of the cost. Written out (rows.py):
+    compiling it through the ORM, with its three lists, cost more than running it.
+    """
+    from django.db import connections, router
+
+    from ..rows import column, fetch, placeholders, table
+
+    Line = _get_model("order", "Line")
+    Order = _get_model("order", "Order")
+    Product = _get_model("catalogue", "Product")
+    User = Order._meta.get_field("user").related_model
+    using = router.db_for_read(Order)
+    c = connections[using]
+    order_pk = column(Order, Order._meta.pk.name, c, "o")
+    user_pk = column(User, User._meta.pk.name, c, "u")
+    wanted: list[str] = []
+    params: list[Any] = []
+    if user_ids:
+        wanted.append(f"{column(Order, 'user', c, 'o')} IN ({placeholders(user_ids)})")
+        params += user_ids
+    if emails:
+        wanted.append(f"LOWER({column(Order, 'guest_email', c, 'o')}) IN ({placeholders(emails)})")
+        wanted.append(f"LOWER({column(User, 'email', c, 'u')}) IN ({placeholders(emails)})")
+        params += emails + emails
+    orders = (
+        f"SELECT {order_pk} FROM {table(Order, c)} o"
+        f" LEFT OUTER JOIN {table(User, c)} u ON {column(Order, 'user', c, 'o')} = {user_pk}"
+        f" WHERE {' OR '.join(wanted)}"
+    )
+    return fetch(
+        f"SELECT {column(Order, 'user', c, 'o')}, LOWER({column(Order, 'guest_email', c, 'o')}),"
+        f" LOWER({column(User, 'email', c, 'u')}), {column(Line, 'product', c, 'l')},"
+        f" {column(Product, 'parent', c, 'p')}"
+        f" FROM {table(Line, c)} l"
+        f" INNER JOIN {table(Order, c)} o ON {column(Line, 'order', c, 'l')} = {order_pk}"
+        f" INNER JOIN {table(Product, c)} p ON {column(Line, 'product', c, 'l')} = {column(Product, Product._meta.pk.name, c, 'p')}"
+        f" LEFT OUTER JOIN {table(User, c)} u ON {column(Order, 'user', c, 'o')} = {user_pk}"
+        f" WHERE {column(Line, 'order', c, 'l')} IN ({orders})",
+        params,
+        using=using,
+    )
 
 
 # -- Oscar's recommended products --------------------------------------------------------------
