@@ -40,7 +40,9 @@ from . import journal as send_journal
 from .blocks.base import RenderContext
 from .bulk import insert_ignoring_conflicts, new_rows, update_fields
 from .conf import stepmail_settings
+from . import rows
 from .models import (
+    Contact,
     Delivery,
     DeliveryStatus,
     Enrollment,
@@ -194,6 +196,44 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
     return result
 
 
+def _claimed_deliveries(token: uuid.UUID, statuses) -> list[Delivery]:
+    """The deliveries of a claim with their enrollments and contacts (``select_related``), in
+    due order: one query, written out and turned into instances without the ORM's per-query and
+    per-field overhead (rows.py), which was a fifth of a batch's preparation."""
+    using = router.db_for_read(Delivery)
+    c = connections[using]
+    d_columns, d_fields = rows.select_list(Delivery, c, "d")
+    e_columns, e_fields = rows.select_list(Enrollment, c, "e")
+    k_columns, k_fields = rows.select_list(Contact, c, "k")
+    statuses = [str(s) for s in statuses]
+    found = rows.fetch(
+        f"SELECT {d_columns}, {e_columns}, {k_columns} FROM {rows.table(Delivery, c)} d"
+        f" INNER JOIN {rows.table(Enrollment, c)} e"
+        f" ON {rows.column(Delivery, 'enrollment', c, 'd')} = {rows.column(Enrollment, 'id', c, 'e')}"
+        f" INNER JOIN {rows.table(Contact, c)} k"
+        f" ON {rows.column(Enrollment, 'contact', c, 'e')} = {rows.column(Contact, 'id', c, 'k')}"
+        f" WHERE {rows.column(Delivery, 'claim_token', c, 'd')} = %s"
+        f" AND {rows.column(Delivery, 'status', c, 'd')} IN ({rows.placeholders(statuses)})"
+        f" ORDER BY {rows.column(Delivery, 'due_at', c, 'd')}, {rows.column(Delivery, 'id', c, 'd')}",
+        [Delivery._meta.get_field("claim_token").get_db_prep_value(token, c), *statuses],
+        rows.converters_for(d_fields + e_fields + k_fields, c),
+        using=using,
+    )
+    make_delivery = rows.builder(Delivery, using)
+    make_enrollment = rows.builder(Enrollment, using)
+    make_contact = rows.builder(Contact, using)
+    to_enrollment = Delivery._meta.get_field("enrollment")
+    to_contact = Enrollment._meta.get_field("contact")
+    d, e = len(d_fields), len(d_fields) + len(e_fields)
+    deliveries = []
+    for row in found:
+        delivery, enrollment = make_delivery(row[:d]), make_enrollment(row[d:e])
+        to_contact.set_cached_value(enrollment, make_contact(row[e:]))
+        to_enrollment.set_cached_value(delivery, enrollment)
+        deliveries.append(delivery)
+    return deliveries
+
+
 class BatchSender:
     """Sends one claimed batch. Every query here is per batch or per chunk, never per mail."""
 
@@ -212,11 +252,7 @@ class BatchSender:
 
     # -- loading -----------------------------------------------------------------------------
     def load(self, statuses=(DeliveryStatus.CLAIMED,)) -> list[Delivery]:
-        deliveries = list(
-            Delivery.objects.filter(claim_token=self.token, status__in=statuses)
-            .select_related("enrollment__contact")
-            .order_by("due_at", "id")
-        )
+        deliveries = _claimed_deliveries(self.token, statuses)
         enrollments = [d.enrollment for d in deliveries]
         self.sequences = SequencePage.objects.in_bulk({e.sequence_id for e in enrollments})
         self.steps, self.following = self._load_steps({d.step_id for d in deliveries if d.step_id})

@@ -67,3 +67,69 @@ def fetch(sql: str, params: Iterable[Any], converters: Sequence[Converter | None
             row[i] = convert(row[i])
         converted.append(tuple(row))
     return converted
+
+
+# -- model instances ---------------------------------------------------------------------------
+_converters: dict[tuple[str, Field], Converter | None] = {}
+_plain: dict[type[Model], bool] = {}
+
+
+def _converter(field: Field, connection: Any) -> Converter | None:
+    key = (connection.alias, field)
+    if key not in _converters:
+        _converters[key] = converter(field, connection)
+    return _converters[key]
+
+
+def select_list(model: type[Model], connection: Any, alias: str) -> tuple[str, list[Field]]:
+    """``alias.col, alias.col…`` of every concrete field of ``model``, and those fields, in the
+    order :func:`build` expects them."""
+    fields = list(model._meta.concrete_fields)
+    return ", ".join(column(model, f.name, connection, alias) for f in fields), fields
+
+
+def converters_for(fields: Sequence[Field], connection: Any) -> list[Converter | None]:
+    """Django's converters for these fields' columns on this database."""
+    return [_converter(f, connection) for f in fields]
+
+
+def _is_plain(model: type[Model]) -> bool:
+    """Whether an instance of ``model`` is nothing but its field values: no ``__init__`` or
+    ``from_db`` of its own and plain field attributes. Then :func:`build` may fill one in directly
+    (what ``Model.__init__`` does, without its per-field work)."""
+    if model not in _plain:
+        from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+        from django.db.models.query_utils import DeferredAttribute
+
+        _plain[model] = (
+            model.__init__ is Model.__init__
+            and model.from_db.__func__ is Model.from_db.__func__
+            and all(type(model.__dict__.get(f.attname, getattr(model, f.attname, None)))
+                    in (DeferredAttribute, ForeignKeyDeferredAttribute)
+                    for f in model._meta.concrete_fields)
+        )
+    return _plain[model]
+
+
+def builder(model: type[Model], db: str) -> Callable[[Sequence[Any]], Model]:
+    """A function making the instance of ``model`` from (converted) values of all its concrete
+    fields, in ``concrete_fields`` order, as ``Model.from_db`` makes it. Through ``from_db`` itself
+    when the model is not plain or someone listens to ``pre_init``/``post_init``."""
+    from django.db.models import signals
+    from django.db.models.base import ModelState
+
+    if not _is_plain(model) or signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return lambda values: model.from_db(db, None, list(values))
+    attnames = [f.attname for f in model._meta.concrete_fields]
+    new = model.__new__
+
+    def make(values: Sequence[Any]) -> Model:
+        obj = new(model)
+        state = ModelState()
+        state.adding = False
+        state.db = db
+        obj._state = state
+        obj.__dict__.update(zip(attnames, values))
+        return obj
+
+    return make
