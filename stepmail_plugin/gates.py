@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Q
@@ -133,6 +133,7 @@ class SendGate:
             ):
                 self.waiting[contact_id].append(priority)
         self._enrollments = enrollments
+        self._stale_after: dict[int, timedelta | None] = {}
 
     # -- helpers ------------------------------------------------------------------------------
     def _stops_on_purchase(self, enrollment: Any) -> bool:
@@ -207,12 +208,15 @@ class SendGate:
                 return Decision("condition_not_met")
 
         moment = due_at_for(enrollment, step)
-        stale_after = sequence.stale_after
+        if sequence.pk not in self._stale_after:  # reads the settings: once per sequence
+            self._stale_after[sequence.pk] = sequence.stale_after
+        stale_after = self._stale_after[sequence.pk]
         if stale_after is not None and now > moment + stale_after:
             return Decision("stale")
 
         window = SendWindow.for_sequence(sequence)
-        tz = zone_for(contact)
+        # An always-open window ignores the zone (working it out reads the settings).
+        tz = UTC if window.always_open else zone_for(contact)
         until, reason = now, ""
         if not window.contains(now, tz):
             until, reason = window.next_open(now, tz), "send_window"
