@@ -63,9 +63,16 @@ def select_products(batch: Any, recipients: list[Any], selection: Selection) -> 
     history = purchase_history(batch)
     wanted = [s for s in SOURCE_ORDER if s in selection.sources]
 
-    candidates: dict[Any, list[int]] = {}
+    # Candidates depend only on what was bought (products, prices paid, currency), and the choice
+    # on those and on what to leave out: worked out once per distinct case, not per recipient
+    # (a batch's orders are mostly alike).
+    shapes: dict[Any, Any] = {}
+    ranked_by_shape: dict[Any, list[int]] = {}
     for recipient in recipients:
         data = orders.get(recipient.key)
+        shape = shapes[recipient.key] = _shape(data)
+        if shape in ranked_by_shape:
+            continue
         ranked: list[int] = []
         for source in wanted:
             if source == HANDPICKED:
@@ -76,29 +83,40 @@ def select_products(batch: Any, recipients: list[Any], selection: Selection) -> 
                 ranked += _upsell_for(batch, data, selection.upsell_percent)
             elif source == BESTSELLERS:
                 ranked += _bestsellers_for(batch, data)
-        candidates[recipient.key] = ranked
+        ranked_by_shape[shape] = ranked
 
-    _load_with_parents(catalogue, {pid for ranked in candidates.values() for pid in ranked})
+    _load_with_parents(catalogue, {pid for ranked in ranked_by_shape.values() for pid in ranked})
     default_currency = getattr(settings, "OSCAR_DEFAULT_CURRENCY", "")
     result: dict[Any, list[ShownProduct]] = {}
+    chosen_by_case: dict[tuple[Any, frozenset[int]], list[ShownProduct]] = {}
     for recipient in recipients:
         data = orders.get(recipient.key)
         currency = data.currency if data is not None else default_currency
         excluded = set(history.get(recipient.key, ()))
         if data is not None:
             excluded.update(pid for line in data.lines for pid in (line.product_id, line.variant_id) if pid)
-        chosen: list[int] = []
-        for product_id in candidates[recipient.key]:
-            canonical = catalogue.canonical_id(product_id)
-            if canonical is None or canonical in excluded or canonical in chosen:
-                continue
-            if not catalogue.is_offerable(canonical, currency):
-                continue
-            chosen.append(canonical)
-            if len(chosen) >= selection.count:
-                break
-        result[recipient.key] = [catalogue.shown(pid) for pid in chosen]
+        case = (shapes[recipient.key], frozenset(excluded))
+        if case not in chosen_by_case:
+            chosen: list[int] = []
+            for product_id in ranked_by_shape[case[0]]:
+                canonical = catalogue.canonical_id(product_id)
+                if canonical is None or canonical in excluded or canonical in chosen:
+                    continue
+                if not catalogue.is_offerable(canonical, currency):
+                    continue
+                chosen.append(canonical)
+                if len(chosen) >= selection.count:
+                    break
+            chosen_by_case[case] = [catalogue.shown(pid) for pid in chosen]
+        result[recipient.key] = list(chosen_by_case[case])
     return result
+
+
+def _shape(data: OrderData | None) -> Any:
+    """What a recipient's candidates depend on: the currency and each line's products and price."""
+    if data is None:
+        return None
+    return data.currency, tuple((line.product_id, line.variant_id, line.unit_price_excl_tax) for line in data.lines)
 
 
 def _load_with_parents(catalogue: Catalogue, ids: set[int]) -> None:
