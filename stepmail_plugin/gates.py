@@ -66,6 +66,7 @@ class SendGate:
 
         _any_purchase, by_product = purchase_exit_rules()
         self.exit_products: dict[int, RuleLists] = defaultdict(RuleLists)
+        self._stops: dict[tuple[int, str], bool] = {}
         for sequence_id in sequences:
             if by_product.get(sequence_id):
                 self.exit_products[sequence_id] = RuleLists(exit_products=set(by_product[sequence_id]))
@@ -137,13 +138,18 @@ class SendGate:
 
     # -- helpers ------------------------------------------------------------------------------
     def _stops_on_purchase(self, enrollment: Any) -> bool:
-        sequence = self.sequences.get(enrollment.sequence_id)
-        trigger = registry.find(enrollment.trigger)
-        return bool(
-            (sequence is not None and sequence.exit_on_purchase)
-            or (trigger is not None and trigger.exits_on_purchase)
-            or self.exit_products[enrollment.sequence_id].exit_products
-        )
+        # Asked for every mail, twice: the answer depends on the sequence and trigger only.
+        key = (enrollment.sequence_id, enrollment.trigger)
+        stops = self._stops.get(key)
+        if stops is None:
+            sequence = self.sequences.get(enrollment.sequence_id)
+            trigger = registry.find(enrollment.trigger)
+            stops = self._stops[key] = bool(
+                (sequence is not None and sequence.exit_on_purchase)
+                or (trigger is not None and trigger.exits_on_purchase)
+                or self.exit_products[enrollment.sequence_id].exit_products
+            )
+        return stops
 
     def _trigger_order_id(self, enrollment: Any, obj: Any) -> Any:
         return obj.pk if is_order(obj) else None
