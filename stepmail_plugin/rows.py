@@ -5,7 +5,8 @@ ORM every such read compiles a query and prepares every value of its ``IN`` list
 which cost more than the database's own work. The few hot reads write their SQL here from the
 models' metadata (table and column names, so swapped Oscar models work too) and convert values
 with Django's own converters of the fields they read, so they get exactly what the ORM would
-return.
+return. :func:`builder` turns a row into a model instance as ``Model.from_db`` does, without
+``Model.__init__``'s per-field work when the model allows it.
 """
 
 from __future__ import annotations
