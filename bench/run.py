@@ -81,12 +81,12 @@ def reset_database() -> None:
             cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
     # Tables made from the models miss what migrations add besides them: the plugin's indexes on
-    # customer addresses (migration 0009), which a migrated shop has.
+    # customer addresses (migration 0010), which a migrated shop has.
     from importlib import import_module
 
     from django.apps import apps
 
-    indexes = import_module("stepmail_plugin.migrations.0009_customer_address_indexes")
+    indexes = import_module("stepmail_plugin.migrations.0010_customer_address_indexes")
     with connection.schema_editor(atomic=False) as editor:
         indexes.create_indexes(apps, editor)
     if connection.vendor == "sqlite":

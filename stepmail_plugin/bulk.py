@@ -176,26 +176,6 @@ def new_rows(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> list[Any]
     return [SimpleNamespace(**{**defaults, **row}) for row in rows]
 
 
-def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]], *, using: str = "default") -> None:
-    """Insert a few new rows (values by attname over the fields' defaults) with one plain
-    ``INSERT … VALUES`` — no model instance, no signals, no ``RETURNING``."""
-    if not rows:
-        return
-    connection = connections[using]
-    opts = model._meta
-    concrete = [f for f in opts.concrete_fields if not f.primary_key and not f.generated]
-    quote = connection.ops.quote_name
-    preparer = _Preparer(concrete, connection, add=True)
-    placeholders = ", ".join(["%s"] * len(concrete))
-    sql = (
-        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in concrete)}) "
-        f"VALUES ({placeholders})"
-    )
-    with connection.cursor() as cursor:
-        for row in new_rows(model, rows):
-            cursor.execute(sql, preparer.row(row))
-
-
 def insert_ignoring_conflicts(
     objects: Sequence[Any],
     *,
@@ -266,63 +246,247 @@ def insert_ignoring_conflicts(
     return len(objects)
 
 
+# -- plain rows: inserting values without model instances ---------------------------------------
+# Checkout pays for every row enrollment writes. Building a model instance per row (descriptors,
+# signals) and preparing each of its values through the field's methods cost more than the
+# database; here a row is a dict of values by attname, and what the model's fields need (columns,
+# defaults in database form, the types whose database form is the value itself) is worked out
+# once per process, model and database.
+
+_STAMP, _FIXED, _CALL = "stamp", "fixed", "call"
+
+
+class _Table:
+    """How to insert plain rows of one model on one database."""
+
+    def __init__(self, model: type[Model], connection: Any):
+        opts = model._meta
+        self.model = model
+        self.fields = [f for f in opts.concrete_fields if not f.primary_key and not f.generated]
+        self.attnames = [f.attname for f in self.fields]
+        self.table = connection.ops.quote_name(opts.db_table)
+        self.columns = [connection.ops.quote_name(f.column) for f in self.fields]
+        self.db_types = [f.db_type(connection) for f in self.fields]
+        self.pk = opts.pk
+        # Per field: (how a missing value is made, the value or callable, the value's Python form).
+        self.defaults: list[tuple[str, Any, Any]] = []
+        for field in self.fields:
+            default = field.default if field.has_default() else None
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False) or default is timezone.now:
+                # One timestamp per statement, as Model.save() stamps one per row.
+                self.defaults.append((_STAMP, None, None))
+            elif callable(default):  # uuid4, dict…: a fresh value per row
+                self.defaults.append((_CALL, default, None))
+            else:
+                value = field.get_default()
+                self.defaults.append((_FIXED, field.get_db_prep_save(value, connection), value))
+        self.kinds = []
+        for field in self.fields:
+            target = getattr(field, "target_field", None) if field.is_relation else field
+            self.kinds.append(_PASS_THROUGH.get(target.get_internal_type(), ()) if target is not None else ())
+
+    def python_defaults(self, now: Any) -> dict[str, Any]:
+        """Every field's default in Python form (callables called), for building instances."""
+        values = {}
+        for attname, (how, default, value) in zip(self.attnames, self.defaults):
+            values[attname] = now if how == _STAMP else default() if how == _CALL else value
+        return values
+
+    def prepared_columns(self, rows: Sequence[Mapping[str, Any]], connection: Any) -> list[list[Any]]:
+        """The rows' values in database form, column by column (missing values: the defaults).
+        A value repeated in a column is prepared once."""
+        given = set().union(*rows)
+        stamp: Any = None
+        columns = []
+        for field, attname, (how, default, _), kinds in zip(self.fields, self.attnames, self.defaults, self.kinds):
+            if attname not in given:
+                if how == _FIXED:
+                    columns.append([default] * len(rows))
+                    continue
+                if how == _STAMP:
+                    if stamp is None:
+                        stamp = timezone.now()
+                    columns.append([field.get_db_prep_save(stamp, connection)] * len(rows))
+                    continue
+            column = []
+            memo: dict[Any, Any] = {}
+            by_id: dict[int, Any] = {}  # unhashable values (a dict for a JSON field), by identity
+            for row in rows:
+                value = row.get(attname, _MISSING)
+                if value is _MISSING:
+                    if how == _FIXED:
+                        column.append(default)
+                        continue
+                    if how == _STAMP:
+                        stamp = stamp or timezone.now()
+                        value = stamp
+                    else:
+                        value = default()
+                if value.__class__ in kinds:
+                    column.append(value)
+                    continue
+                try:
+                    prepared = memo[value]
+                except KeyError:
+                    prepared = memo[value] = field.get_db_prep_save(value, connection)
+                except TypeError:
+                    try:
+                        prepared = by_id[id(value)]
+                    except KeyError:
+                        prepared = by_id[id(value)] = field.get_db_prep_save(value, connection)
+                column.append(prepared)
+            columns.append(column)
+        return columns
+
+
+_MISSING = object()
+_tables: dict[tuple[type[Model], str], _Table] = {}
+
+
+def _table(model: type[Model], connection: Any) -> _Table:
+    try:
+        return _tables[(model, connection.alias)]
+    except KeyError:
+        table = _tables[(model, connection.alias)] = _Table(model, connection)
+        return table
+
+
+def insert_statement(
+    model: type[Model],
+    rows: Sequence[Mapping[str, Any]],
+    connection: Any,
+    *,
+    ignore_conflicts: bool = False,
+    returning: Sequence[str] = (),
+    join: tuple[str, str, str, str] | None = None,
+) -> tuple[str, list[Any]]:
+    """``INSERT`` of ``rows`` (values by attname over the fields' defaults) as SQL and parameters:
+    one statement whatever the number of rows, to run alone or inside a ``WITH`` (PostgreSQL).
+
+    ``ignore_conflicts`` skips rows that break a unique constraint; ``returning`` names columns
+    (attnames, ``"pk"`` for the primary key) the statement returns for the rows it inserted.
+    ``join=(attname, cte, value, match)`` (PostgreSQL): the row's ``attname`` holds a value of
+    column ``match`` of the ``WITH`` query ``cte``; the inserted value is that row's ``value``
+    column (e.g. a delivery's ``enrollment_id`` from the enrollments just inserted, matched by
+    ``sequence_id``). Rows without a match are not inserted. With ``match`` None, ``cte`` has
+    one row (or none: nothing is inserted) whose ``value`` every row takes (a contact just
+    inserted).
+    """
+    table = _table(model, connection)
+    ops = connection.ops
+    quote = ops.quote_name
+    columns = table.prepared_columns(rows, connection)
+    insert = (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE if ignore_conflicts else None)} "
+        f"{table.table} ({', '.join(table.columns)})"
+    )
+    suffix = ""
+    if ignore_conflicts:
+        conflict = ops.on_conflict_suffix_sql(table.fields, OnConflict.IGNORE, None, None)
+        suffix = f" {conflict}" if conflict else ""
+    if returning:
+        names = [table.pk.column if name == "pk" else model._meta.get_field(name).column for name in returning]
+        suffix += f" RETURNING {', '.join(quote(name) for name in names)}"
+    if connection.vendor != "postgresql":
+        if join is not None:  # pragma: no cover - a programming error
+            raise ValueError("join is for PostgreSQL's WITH queries")
+        placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        params = [value for row in zip(*columns) for value in row]
+        return f"{insert} VALUES {', '.join([placeholders] * len(rows))}{suffix}", params
+    # PostgreSQL: SELECT … FROM unnest(…): a value shared by every row is passed once, the others
+    # as one array per column (the first always, so the rows are counted), so the SQL text does
+    # not grow with the rows and psycopg renders few parameters.
+    joined = table.attnames.index(join[0]) if join is not None else -1
+    select, arrays, aliases, params, array_params = [], [], [], [], []
+    for n, (column, db_type) in enumerate(zip(columns, table.db_types)):
+        first = column[0]
+        if n == joined and join[3] is None:  # from the WITH query's single row
+            select.append("")
+            continue
+        if n and n != joined and all(value is first or value == first for value in column):
+            select.append(f"%s::{db_type}")
+            params.append(first)
+        else:
+            select.append(f"u.c{n}")
+            arrays.append(f"%s::{db_type}[]")
+            aliases.append(f"c{n}")
+            array_params.append(column)
+    source = f"unnest({', '.join(arrays)}) AS u({', '.join(aliases)})"
+    if join is not None:
+        attname, cte, value, match = join
+        select[joined] = f"j.{quote(value)}"
+        if match is None:
+            source += f" CROSS JOIN {cte} j"
+        else:
+            source += f" JOIN {cte} j ON j.{quote(match)} = u.c{joined}"
+    return f"{insert} SELECT {', '.join(select)} FROM {source}{suffix}", params + array_params
+
+
+def insert_rows(
+    model: type[Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    using: str = "default",
+    ignore_conflicts: bool = False,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert new rows (values by attname over the fields' defaults) with one statement — no
+    model instance, no signals. Returns the ``returning`` columns of the rows inserted (see
+    :func:`insert_statement`)."""
+    if not rows:
+        return []
+    connection = connections[using]
+    sql, params = insert_statement(model, rows, connection, ignore_conflicts=ignore_conflicts, returning=returning)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if returning else []
+
+
+def instances(model: type[Model], rows: Sequence[Mapping[str, Any]], *, using: str, now: Any = None,
+              related: Mapping[str, Any] | None = None) -> list[Model]:
+    """Saved instances of ``model`` from rows just inserted (values by attname, with the primary
+    key), without ``Model.__init__``'s per-field work: missing values are the fields' defaults
+    (``now`` for timestamps), ``related`` fills the related-object cache (e.g. ``{"contact": c}``)."""
+    from django.db.models.base import ModelState
+
+    table = _table(model, connections[using])
+    made = []
+    for values in rows:
+        obj = model.__new__(model)
+        state = ModelState()
+        state.adding, state.db = False, using
+        if related:
+            state.fields_cache = {name: value(values) if callable(value) else value for name, value in related.items()}
+        obj.__dict__.update(table.python_defaults(now))
+        obj.__dict__.update(values)
+        obj._state = state
+        made.append(obj)
+    return made
+
+
 def insert_new(objects: Sequence[Model], *, key: Sequence[str], using: str = "default") -> list[Model]:
     """Insert ``objects`` (all of one model) in one statement, skipping any that break a unique
     constraint, and return those inserted with their primary keys set.
 
-    ``key`` names the fields (attnames) that tell the objects apart, e.g. ``("sequence_id",
-    "key")``: rows the database returns are matched to objects by them. Unlike ``bulk_create`` in
-    an atomic block, a conflict (another process inserted the same row first) costs no savepoint
-    and no exception. On databases that cannot return rows from an insert, each object is saved
-    in its own savepoint.
+    ``key`` names the fields (attnames) that tell the objects apart, e.g. ``("email",)``: rows the
+    database returns are matched to objects by them. Unlike ``bulk_create`` in an atomic block, a
+    conflict (another process inserted the same row first) costs no savepoint and no exception.
     """
     if not objects:
         return []
-    connection = connections[using]
-    opts = objects[0]._meta
-    if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover - not SQLite/PG
-        from django.db import IntegrityError, transaction
-
-        created = []
-        for obj in objects:
-            try:
-                with transaction.atomic(using=using):
-                    obj.save(using=using, force_insert=True)
-                created.append(obj)
-            except IntegrityError:
-                pass
-        return created
-    concrete = [f for f in opts.concrete_fields if not f.primary_key and not f.generated]
-    quote = connection.ops.quote_name
-    ops = connection.ops
-    columns = ", ".join(quote(field.column) for field in concrete)
-    row = "(" + ", ".join(["%s"] * len(concrete)) + ")"
-    suffix = ops.on_conflict_suffix_sql(concrete, OnConflict.IGNORE, None, None) or ""
-    key_fields = [opts.get_field(name) for name in key]
-    returning = ", ".join(quote(f.column) for f in [opts.pk, *key_fields])
-    sql = (
-        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns}) "
-        f"VALUES {', '.join([row] * len(objects))} {suffix} RETURNING {returning}"
+    table = _table(type(objects[0]), connections[using])
+    pk = table.pk.attname
+    returned = insert_rows(
+        type(objects[0]),
+        [{name: getattr(obj, name) for name in table.attnames} for obj in objects],
+        using=using, ignore_conflicts=True, returning=("pk", *key),
     )
-    preparer = _Preparer(concrete, connection, add=True)
-    if connection.vendor == "postgresql":
-        source, arrays = _unnest(connection, concrete, [preparer.row(obj) for obj in objects])
-        sql = (
-            f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns}) "
-            f"SELECT * FROM ({source}) AS u {suffix} RETURNING {returning}"
-        )
-        params = arrays
-    else:
-        params = [value for obj in objects for value in preparer.row(obj)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
     by_key = {tuple(str(getattr(obj, name)) for name in key): obj for obj in objects}
     created = []
-    for pk, *values in rows:
+    for pk_value, *values in returned:
         obj = by_key.get(tuple(str(v) for v in values))
         if obj is not None:
-            obj.pk = pk
+            setattr(obj, pk, pk_value)
             obj._state.adding = False
             obj._state.db = using
             created.append(obj)

@@ -28,6 +28,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_ATTEMPTS": 6,
     "RETRY_BACKOFF_SECONDS": 60,
     "RETRY_BACKOFF_MAX_SECONDS": 6 * 60 * 60,
+    # Follow-up work an order leaves for the next tick (purchase exits, attribution) that fails
+    # is retried this many times in all, waiting FOLLOW_UP_RETRY_SECONDS, doubling (at most
+    # RETRY_BACKOFF_MAX_SECONDS); then it is kept as failed and shown on the dashboard.
+    "FOLLOW_UP_MAX_ATTEMPTS": 5,
+    "FOLLOW_UP_RETRY_SECONDS": 60,
     # A user registering counts as opting in to marketing mail (record the source).
     "REGISTRATION_IS_CONSENT": True,
     # Name of the django-q2 schedules created by ``stepmail_setup``.

@@ -7,14 +7,14 @@ the trigger.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from .models import (
@@ -28,7 +28,7 @@ from .models import (
     normalize_email,
 )
 from . import live
-from .bulk import insert_ignoring_conflicts, insert_new, new_rows
+from .bulk import insert_new, insert_rows, insert_statement, instances
 from .entry import plan_enrollments
 from .policy import SuppressionIndex
 from .scheduling import STEP_TIMING_FIELDS, due_at_for
@@ -92,9 +92,12 @@ def _lookup(email: str) -> tuple[Contact | None, list[tuple[str, int | None, str
     return contact, suppressions
 
 
-def contact_and_suppressions(person: Person | Contact, *, consent_source: str = "") -> tuple[Contact | None, SuppressionIndex]:
+def contact_and_suppressions(
+    person: Person | Contact, *, consent_source: str = "", create: bool = True
+) -> tuple[Contact | None, SuppressionIndex]:
     """The contact of ``person`` (created or completed as needed; None without an address) and the
-    suppressions of its address."""
+    suppressions of its address. ``create=False``: a new contact is returned unsaved (no primary
+    key) for the caller to insert with what it writes next."""
     if isinstance(person, Contact):
         return person, SuppressionIndex([person.email])
     email = normalize_email(person.email)
@@ -113,6 +116,10 @@ def contact_and_suppressions(person: Person | Contact, *, consent_source: str = 
     contact, suppressed = _lookup(email)
     suppressions = SuppressionIndex([email], rows=suppressed)
     created = False
+    if contact is None and not create:
+        contact = Contact(email=email, **defaults)
+        contact._stepmail_created = True
+        return contact, suppressions
     if contact is None:
         # INSERT … ON CONFLICT DO NOTHING: no savepoint, and another process creating the same
         # contact at the same moment is found instead of raising.
@@ -184,7 +191,7 @@ def enroll(
     key: str | None = None,
     match: dict[str, Any] | None = None,
     purchase_relationship: bool = False,
-    also: Callable[[], Any] | None = None,
+    also: Sequence[tuple[type[Model], Mapping[str, Any]]] = (),
 ) -> list[Enrollment]:
     """See :func:`stepmail_plugin.enroll`.
 
@@ -192,8 +199,8 @@ def enroll(
     passed to the trigger's sequence filter (``{"sequence_ids": [...]}`` limits the sequences).
     ``purchase_relationship``: this moment comes from the person's purchases (e.g. the
     anniversary of their first order), which allows marketing mail like an order trigger does.
-    ``also`` runs in the enrollment's transaction (one commit for both; alone when no sequence
-    listens), e.g. to queue follow-up work.
+    ``also``: more rows to insert, ``(Model, {attname: value})``, committed with the enrollments
+    or not at all (alone when no sequence listens), e.g. a follow-up (followups.row).
     """
     trigger = registry.get(trigger_key)
     if purchase_relationship and not trigger.implies_consent:
@@ -201,60 +208,172 @@ def enroll(
     sequences, first_steps = live_sequences(trigger.key)
     sequences = [s for s in sequences if s.pk in first_steps]
     if not sequences:
-        if also is not None:
-            also()
+        _insert_also(also)
         return []
-    with transaction.atomic():  # one commit for the contact, its enrollments and ``also``
-        created = _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key, match)
-        if also is not None:
-            also()
+    alias = router.db_for_write(Enrollment)
+    with transaction.atomic(using=alias):  # one commit for the contact, its enrollments and ``also``
+        created = _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key, match,
+                          also=also, alias=alias)
     if created:
         transaction.on_commit(
-            lambda: enrollment_created.send(sender=Enrollment, enrollments=created)
+            lambda: enrollment_created.send(sender=Enrollment, enrollments=created), using=alias
         )
     return created
 
 
-def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key=None, match=None):
+def _insert_also(also: Sequence[tuple[type[Model], Mapping[str, Any]]]) -> None:
+    for model, row in also:
+        insert_rows(model, [row], using=router.db_for_write(model))
+
+
+def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key=None, match=None, *,
+            also=(), alias="default"):
     person = person_from(who)
-    contact, suppressions = contact_and_suppressions(person, consent_source=consent_source)
+    # PostgreSQL: a new contact is inserted by the statement that writes its enrollments (one
+    # round trip less at checkout), unless a holdout group needs its id to decide who is held out.
+    fold = connections[alias].vendor == "postgresql" and not any(
+        getattr(s, "holdout_percent", 0) for s in sequences
+    )
+    contact, suppressions = contact_and_suppressions(person, consent_source=consent_source, create=not fold)
+    rows: list[dict[str, Any]] = []
     if contact is None:
         logger.info("stepmail: %s trigger without an email address; nobody enrolled", trigger.key)
+    else:
+        allowed = [
+            s
+            for s in sequences
+            if may_enroll(s, contact, trigger) and not suppressions.reason(contact, s.pk, s.is_marketing)
+        ]
+        if allowed:
+            anchor = at or timezone.now()
+            rows = plan_enrollments(
+                allowed, contact, trigger, obj=obj, anchor=anchor, context=context or {}, key=key, match=match,
+                new_contact=getattr(contact, "_stepmail_created", False),  # a new contact has no enrollments yet
+            )
+    if contact is not None and contact.pk is None:  # not inserted yet (``fold``)
+        if not rows:
+            _insert_new_contact(contact, alias)
+            _insert_also(also)
+            return []
+    elif not rows:
+        _insert_also(also)
         return []
-    sequences = [
-        s
-        for s in sequences
-        if may_enroll(s, contact, trigger) and not suppressions.reason(contact, s.pk, s.is_marketing)
-    ]
-    if not sequences:
-        return []
-
-    anchor = at or timezone.now()
-    new = plan_enrollments(
-        sequences, contact, trigger, obj=obj, anchor=anchor, context=context or {}, key=key, match=match,
-        new_contact=getattr(contact, "_stepmail_created", False),  # a new contact has no enrollments yet
-    )
-    if not new:
-        return []
-    apply_holdout(new, timezone.now())
+    now = timezone.now()
+    by_id = {s.pk: s for s in sequences}
+    for row in rows:
+        row["created_at"] = now  # the instances returned carry what the database holds
+    apply_holdout(rows, by_id, now)
+    deliveries = []
+    for row in rows:
+        if row.get("holdout"):  # held out: receives nothing (tracking/holdout.py)
+            continue
+        sequence, step = by_id[row["sequence_id"]], first_steps[row["sequence_id"]]
+        timing = _Timing(sequence, contact, row["anchor_at"], row["supply_days"])
+        deliveries.append({
+            # The enrollment's id once inserted; until then the sequence tells the rows apart.
+            "enrollment_id": row["sequence_id"],
+            "step_id": step.pk,
+            "step_path": step.path,
+            "due_at": due_at_for(timing, step),
+        })
     # Another process may enroll the same person at the same moment: what it inserted first is
     # skipped here (the unique constraint), the rest is new.
-    created = insert_new(new, key=("sequence_id", "key"), using=router.db_for_write(Enrollment))
-    insert_ignoring_conflicts(
-        new_rows(Delivery, [
-            {
-                "enrollment_id": e.pk,
-                "step_id": first_steps[e.sequence_id].pk,
-                "step_path": first_steps[e.sequence_id].path,
-                "due_at": due_at_for(e, first_steps[e.sequence_id]),
-            }
-            for e in created
-            if not e.holdout  # held out: receives nothing (tracking/holdout.py)
-        ]),
-        using=router.db_for_write(Delivery),
-        model=Delivery,
+    new_contact = contact if contact.pk is None else None
+    inserted = _write(rows, deliveries, also, alias, new_contact)
+    if new_contact is not None and new_contact.pk is None:
+        # Another process inserted this address between our lookup and our insert, so nothing
+        # was enrolled (``also`` was written): enroll the contact it created.
+        return _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key, match,
+                       also=(), alias=alias)
+    made = []
+    for row in rows:
+        pk = inserted.get(row["sequence_id"])
+        if pk is not None:
+            row["id"], row["contact_id"] = pk, contact.pk
+            made.append(row)
+    return instances(
+        Enrollment, made, using=alias, now=now,
+        related={"contact": contact, "sequence": lambda row: by_id[row["sequence_id"]]},
     )
-    return created
+
+
+class _Timing:
+    """What :func:`~stepmail_plugin.scheduling.due_at_for` reads of an enrollment."""
+
+    __slots__ = ("sequence", "contact", "anchor_at", "supply_days")
+
+    def __init__(self, sequence, contact, anchor_at, supply_days):
+        self.sequence, self.contact, self.anchor_at, self.supply_days = sequence, contact, anchor_at, supply_days
+
+
+def _insert_new_contact(contact: Contact, alias: str) -> None:
+    created = insert_new([contact], key=("email",), using=alias)
+    if not created:  # inserted by another process meanwhile
+        contact.pk = Contact.objects.using(alias).values_list("pk", flat=True).get(email=contact.email)
+        contact._state.adding, contact._state.db = False, alias
+        contact._stepmail_created = False
+
+
+def _write(rows, deliveries, also, alias, new_contact=None) -> dict[int, int]:
+    """Insert the enrollments (skipping those that already exist), the first deliveries of those
+    inserted, and ``also``; returns the new enrollments' ids by sequence id.
+
+    ``new_contact`` (PostgreSQL): the unsaved contact of the rows, inserted by the same statement;
+    its primary key is set, or left empty when its address was inserted by someone else first
+    (then nothing else but ``also`` is written)."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        returned = insert_rows(Enrollment, rows, using=alias, ignore_conflicts=True, returning=("pk", "sequence_id"))
+        inserted = {sequence_id: pk for pk, sequence_id in returned}
+        insert_rows(
+            Delivery,
+            [{**d, "enrollment_id": inserted[d["enrollment_id"]]} for d in deliveries if d["enrollment_id"] in inserted],
+            using=alias, ignore_conflicts=True,
+        )
+        _insert_also(also)
+        return inserted
+    # PostgreSQL: one data-modifying WITH query; deliveries are inserted only for the enrollments
+    # the first INSERT returns (those it did not skip).
+    parts, params = [], []
+    if new_contact is not None:
+        contact_sql, contact_params = insert_statement(
+            Contact, [{f.attname: getattr(new_contact, f.attname) for f in Contact._meta.concrete_fields
+                       if not f.primary_key}],
+            connection, ignore_conflicts=True, returning=("pk",),
+        )
+        parts.append(f"c AS ({contact_sql})")
+        params += contact_params
+    sql, enrollment_params = insert_statement(
+        Enrollment, rows, connection, ignore_conflicts=True, returning=("pk", "sequence_id"),
+        join=("contact_id", "c", "id", None) if new_contact is not None else None,
+    )
+    parts.append(f"e AS ({sql})")
+    params += enrollment_params
+    tail = []
+    if deliveries:
+        delivery_sql, delivery_params = insert_statement(
+            Delivery, deliveries, connection, ignore_conflicts=True, join=("enrollment_id", "e", "id", "sequence_id")
+        )
+        parts.append(f"d AS ({delivery_sql})")
+        tail += delivery_params
+    for n, (model, row) in enumerate(also):
+        also_sql, also_params = insert_statement(model, [row], connection)
+        parts.append(f"a{n} AS ({also_sql})")
+        tail += also_params
+    pk = connection.ops.quote_name(Enrollment._meta.pk.column)
+    select = f"SELECT {pk}, sequence_id FROM e"
+    if new_contact is not None:
+        select += f" UNION ALL SELECT {connection.ops.quote_name(Contact._meta.pk.column)}, NULL FROM c"
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} {select}", params + tail)
+        returned = cursor.fetchall()
+    inserted = {sequence_id: pk for pk, sequence_id in returned if sequence_id is not None}
+    if new_contact is not None:
+        contact_pk = next((pk for pk, sequence_id in returned if sequence_id is None), None)
+        if contact_pk is not None:
+            new_contact.pk = contact_pk
+            new_contact._state.adding, new_contact._state.db = False, alias
+    return inserted
 
 
 def enroll_safely(*args: Any, **kwargs: Any) -> list[Enrollment]:

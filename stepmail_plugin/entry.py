@@ -196,15 +196,18 @@ def plan_enrollments(
     key: str | None = None,
     match: dict[str, Any] | None = None,
     new_contact: bool = False,
-) -> list[Enrollment]:
-    """Unsaved enrollments of ``contact`` in those ``sequences`` it may enter now
-    (``new_contact``: just created, so it has no earlier enrollments to look up)."""
+) -> list[dict[str, Any]]:
+    """The enrollments of ``contact`` in those ``sequences`` it may enter now, as rows to insert
+    (values by attname; the other fields take their defaults) — plain dicts, since checkout pays
+    for every model instance (``new_contact``: just created, so it has no earlier enrollments to
+    look up)."""
     sequences = select_sequences(sequences, contact, trigger, obj, match)
     if not sequences:
         return []
-    object_type, object_id, natural = None, "", key or ""
+    object_type, object_type_id, object_id, natural = None, None, "", key or ""
     if obj is not None:
         object_type = ContentType.objects.get_for_model(obj)  # cached by Django after the first
+        object_type_id = object_type.pk
         object_id = str(obj.pk)
         if key is None and trigger.per_object:
             natural = f"{object_type.app_label}.{object_type.model}:{obj.pk}"
@@ -243,19 +246,17 @@ def plan_enrollments(
             continue
         if not supply:
             supply.append(_supply_days(obj))
-        new.append(
-            Enrollment(
-                sequence=sequence,
-                contact=contact,
-                trigger=trigger.key,
-                key=keys[sequence.pk],
-                object_type=object_type,
-                object_id=object_id,
-                anchor_at=anchor,
-                context=context,
-                supply_days=supply[0],
-            )
-        )
+        new.append({
+            "sequence_id": sequence.pk,
+            "contact_id": contact.pk,
+            "trigger": trigger.key,
+            "key": keys[sequence.pk],
+            "object_type_id": object_type_id,
+            "object_id": object_id,
+            "anchor_at": anchor,
+            "context": context,
+            "supply_days": supply[0],
+        })
     return new
 
 

@@ -126,3 +126,41 @@ def test_a_refill_step_is_skipped_for_orders_without_a_consumable():
             dispatch_due()
     assert [m.subject for m in mail.outbox] == ["当日", "レビューのお願い"]
     assert Delivery.objects.get(step__title="補充").reason == "no_supply_info"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_created_by_another_process_mid_checkout_is_enrolled_once():
+    """PostgreSQL inserts a new customer's contact with their enrollments in one statement; if
+    another process creates the same address in between, that contact is enrolled instead."""
+    import threading
+
+    from django.db import connection
+
+    from stepmail_plugin.models import Contact, FollowUp
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the contact is inserted on its own before the enrollments elsewhere")
+    make_sequence("購入後フォロー", steps=[{"subject": "ご購入ありがとうございます", "delay": 0}])
+    raced = []
+
+    def other_process():
+        Contact.objects.create(email="race@example.jp", first_name="先に")
+        connection.close()
+
+    def race(execute, sql, params, many, context):
+        if sql.startswith("WITH c AS") and not raced:
+            raced.append(True)
+            thread = threading.Thread(target=other_process)
+            thread.start()
+            thread.join()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(race):
+        order = order_of(make_product(), guest_email="race@example.jp")
+    assert raced
+    contact = Contact.objects.get(email="race@example.jp")
+    assert contact.first_name == "先に"
+    enrollment = Enrollment.objects.get()
+    assert (enrollment.contact_id, enrollment.object_id) == (contact.pk, str(order.pk))
+    assert Delivery.objects.filter(enrollment=enrollment).count() == 1
+    assert FollowUp.objects.filter(object_id=str(order.pk)).count() == 1

@@ -335,6 +335,13 @@ class FollowUp(models.Model):
     kind = models.CharField(_("kind"), max_length=32)
     object_id = models.CharField(pgettext_lazy("stepmail", "object id"), max_length=64)
     created_at = models.DateTimeField(pgettext_lazy("stepmail", "created at"), default=now)
+    # A failed attempt is retried later (FOLLOW_UP_MAX_ATTEMPTS); after the last one due_at is
+    # cleared and failed_at set, and the row stays for staff to see. The tick's "anything to do?"
+    # looks at due_at only (indexed).
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True, default=now, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("last error"), blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("follow-up")

@@ -307,6 +307,10 @@ class StepMailPanel(Component):
             failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
             uncertain=Count("pk", filter=Q(status=DeliveryStatus.UNCERTAIN)),
         )
+        from ..followups import failed as failed_follow_ups
+
+        # Work an order left for the dispatcher that failed every retry: kept for staff to see.
+        follow_ups_failed = failed_follow_ups().count()
         request = (parent_context or {}).get("request")
         user = getattr(request, "user", None)
         attention_url = None
@@ -322,6 +326,8 @@ class StepMailPanel(Component):
             "failed_reasons": list(failed.values("reason").annotate(n=Count("pk")).order_by("-n")[:5])
             if attention["failed"] else [],
             "attention_url": attention_url,
+            "follow_ups_failed": follow_ups_failed,
+            "failed_follow_ups": list(failed_follow_ups()[:5]) if follow_ups_failed else [],
             # Due more than 15 minutes ago and still waiting: the dispatcher may not be running.
             "overdue": Delivery.objects.filter(
                 status=DeliveryStatus.SCHEDULED, due_at__lt=now - timedelta(minutes=15),

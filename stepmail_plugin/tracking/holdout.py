@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
-from ..models import Enrollment, EnrollmentStatus
+from ..models import EnrollmentStatus
 from .variants import bucket
 
 #: Resolution of the holdout share: 1/100 of a percent.
@@ -23,16 +24,14 @@ def in_holdout(sequence_id: int, contact_id: int, percent: int) -> bool:
     return bucket("holdout", sequence_id, contact_id, size=BUCKETS) < percent * (BUCKETS // 100)
 
 
-def apply_holdout(enrollments: Iterable[Enrollment], now: datetime) -> None:
-    """Mark the new enrollments that fall in their sequence's holdout group (before saving them).
+def apply_holdout(rows: Iterable[dict[str, Any]], sequences: Mapping[int, Any], now: datetime) -> None:
+    """Mark the new enrollments (rows to insert, by attname) that fall in their sequence's holdout
+    group, before they are saved.
 
     They end at once (``completed``, exit reason ``holdout``) and get no deliveries, but their
     orders are recorded like everyone's (see attribution.record_enrollment_orders).
     """
-    for enrollment in enrollments:
-        percent = getattr(enrollment.sequence, "holdout_percent", 0)
-        if in_holdout(enrollment.sequence_id, enrollment.contact_id, percent):
-            enrollment.holdout = True
-            enrollment.status = EnrollmentStatus.COMPLETED
-            enrollment.exit_reason = "holdout"
-            enrollment.ended_at = now
+    for row in rows:
+        percent = getattr(sequences[row["sequence_id"]], "holdout_percent", 0)
+        if in_holdout(row["sequence_id"], row["contact_id"], percent):
+            row.update(holdout=True, status=EnrollmentStatus.COMPLETED, exit_reason="holdout", ended_at=now)

@@ -22,7 +22,6 @@ from ..conf import stepmail_settings
 from .. import enrollment as enrollment_module
 from ..enrollment import Person, enroll_safely
 from ..rendering.context import register_object_values
-from ..tracking.attribution import attribute_order_safely
 from .registry import ORDER_PLACED, ORDER_SHIPPED
 
 logger = logging.getLogger(__name__)
@@ -63,47 +62,53 @@ def enroll_placed_order(order: Any) -> None:
     transaction (see followups.py). Never raises."""
     from .. import followups
 
-    def queue_follow_up() -> None:
-        followups.queue(ORDER_PLACED.key, order.pk)
-
     try:
         enrollment_module.enroll(
-            person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed, also=queue_follow_up
+            person_for_order(order), ORDER_PLACED.key, obj=order, at=order.date_placed,
+            also=[followups.row(ORDER_PLACED.key, order.pk)],
         )
     except Exception:
         logger.exception("stepmail: enrollment failed (trigger=%s, obj=%r)", ORDER_PLACED.key, order)
         try:  # the enrollment's transaction rolled back: the follow-up work still has to happen
-            queue_follow_up()
+            followups.queue(ORDER_PLACED.key, order.pk)
         except Exception:
             logger.exception("stepmail: could not queue the follow-up of order %s", getattr(order, "pk", None))
 
 
 def follow_up_order(order_pk: str) -> None:
     """The tick's share of an order placed at checkout: end the sequences the purchase stops,
-    credit it to the mail that earned it, record it for holdout comparisons."""
-    order = _load_order(int(order_pk))
+    credit it to the mail that earned it, record it for holdout comparisons.
+
+    Raises when that fails, so the follow-up is retried (followups.py); both steps are safe to
+    repeat. An order deleted meanwhile leaves nothing to do."""
+    from oscar.core.loading import get_model
+
+    from ..tracking.attribution import attribute_order
+
+    # Not _load_order: a database error must fail the attempt, not pass for a deleted order.
+    order = (
+        get_model("order", "Order").objects.select_related("user", "billing_address", "shipping_address")
+        .filter(pk=int(order_pk)).first()
+    )
     if order is None:
         return
     exit_for_purchase(order)
     # Credit the order to the mail that earned it, and count it for holdout comparisons.
-    attribute_order_safely(order)
+    attribute_order(order)
 
 
 def exit_for_purchase(order: Any) -> None:
-    """End the customer's sequences this purchase stops (never raises)."""
+    """End the customer's sequences this purchase stops."""
     from ..exits import exit_after_purchase
     from .purchases import order_facts
 
-    try:
-        exit_after_purchase(
-            email=(order.email or "").strip().lower(),
-            user_id=order.user_id,
-            order=order,
-            placed_at=order.date_placed,
-            product_ids=order_facts(order).product_ids,
-        )
-    except Exception:
-        logger.exception("stepmail: ending sequences after order %s failed", order.pk)
+    exit_after_purchase(
+        email=(order.email or "").strip().lower(),
+        user_id=order.user_id,
+        order=order,
+        placed_at=order.date_placed,
+        product_ids=order_facts(order).product_ids,
+    )
 
 
 def receive_order_status_changed(sender: Any, order: Any, old_status: str = "", new_status: str = "", **kwargs: Any) -> None:

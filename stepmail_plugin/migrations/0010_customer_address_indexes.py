@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
     atomic = False  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
 
     dependencies = [
-        ("stepmail", "0008_follow_ups"),
+        ("stepmail", "0009_follow_up_retries"),
         ("order", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
