@@ -80,6 +80,15 @@ def reset_database() -> None:
         with connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
+    # Tables made from the models miss what migrations add besides them: the plugin's indexes on
+    # customer addresses (migration 0010), which a migrated shop has.
+    from importlib import import_module
+
+    from django.apps import apps
+
+    indexes = import_module("stepmail_plugin.migrations.0010_customer_address_indexes")
+    with connection.schema_editor(atomic=False) as editor:
+        indexes.create_indexes(apps, editor)
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=WAL")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Q
@@ -68,6 +68,7 @@ class SendGate:
 
         _any_purchase, by_product = purchase_exit_rules()
         self.exit_products: dict[int, RuleLists] = defaultdict(RuleLists)
+        self._stops: dict[tuple[int, str], bool] = {}
         for sequence_id in sequences:
             if by_product.get(sequence_id):
                 self.exit_products[sequence_id] = RuleLists(exit_products=set(by_product[sequence_id]))
@@ -135,16 +136,22 @@ class SendGate:
             ):
                 self.waiting[contact_id].append(priority)
         self._enrollments = enrollments
+        self._stale_after: dict[int, timedelta | None] = {}
 
     # -- helpers ------------------------------------------------------------------------------
     def _stops_on_purchase(self, enrollment: Any) -> bool:
-        sequence = self.sequences.get(enrollment.sequence_id)
-        trigger = registry.find(enrollment.trigger)
-        return bool(
-            (sequence is not None and sequence.exit_on_purchase)
-            or (trigger is not None and trigger.exits_on_purchase)
-            or self.exit_products[enrollment.sequence_id].exit_products
-        )
+        # Asked for every mail, twice: the answer depends on the sequence and trigger only.
+        key = (enrollment.sequence_id, enrollment.trigger)
+        stops = self._stops.get(key)
+        if stops is None:
+            sequence = self.sequences.get(enrollment.sequence_id)
+            trigger = registry.find(enrollment.trigger)
+            stops = self._stops[key] = bool(
+                (sequence is not None and sequence.exit_on_purchase)
+                or (trigger is not None and trigger.exits_on_purchase)
+                or self.exit_products[enrollment.sequence_id].exit_products
+            )
+        return stops
 
     def _trigger_order_id(self, enrollment: Any, obj: Any) -> Any:
         return obj.pk if is_order(obj) else None
@@ -209,12 +216,15 @@ class SendGate:
                 return Decision("condition_not_met")
 
         moment = due_at_for(enrollment, step)
-        stale_after = sequence.stale_after
+        if sequence.pk not in self._stale_after:  # reads the settings: once per sequence
+            self._stale_after[sequence.pk] = sequence.stale_after
+        stale_after = self._stale_after[sequence.pk]
         if stale_after is not None and now > moment + stale_after:
             return Decision("stale")
 
         window = SendWindow.for_sequence(sequence)
-        tz = zone_for(contact)
+        # An always-open window ignores the zone (working it out reads the settings).
+        tz = UTC if window.always_open else zone_for(contact)
         until, reason = now, ""
         if not window.contains(now, tz):
             until, reason = window.next_open(now, tz), "send_window"

@@ -51,6 +51,17 @@ def cached(trigger_key: str, load: Callable[[str], Any]) -> Any:
     return value
 
 
+def stamp() -> Any:
+    """The current generation, or None when nothing may be reused now (the cache is off, or
+    inside a transaction). Lets other code keep pages for as long as :func:`cached` would."""
+    if not stepmail_settings.LIVE_CACHE_SECONDS or connection.in_atomic_block:
+        return None
+    try:
+        return ("generation", _cache().get(GENERATION_KEY))
+    except Exception:  # a cache outage: nothing is reused
+        return None
+
+
 def _forget() -> None:
     _local.clear()
     try:

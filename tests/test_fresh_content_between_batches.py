@@ -135,3 +135,20 @@ def test_customers_with_alike_orders_each_see_their_own_name_order_number_and_da
     assert "&lt;b&gt;太郎&lt;/b&gt;様のご注文" in taro_message.alternatives[0][0]
     assert "<b>太郎</b>" not in taro_message.alternatives[0][0]
     assert "<b>太郎</b>様のご注文" in taro_message.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_unpublished_between_two_batches_is_not_sent_in_the_next_one():
+    sequence = make_sequence(steps=[{"subject": "ご注文ありがとうございます", "delay": 0,
+                                     "body": [paragraph("<p>最初の文面です。</p>")]}])
+    shirt = product("リネンシャツ", 4800)
+    order(shirt, guest_email="first@example.jp")
+    order(shirt, guest_email="second@example.jp")
+
+    def unpublish():
+        StepEmailPage.objects.child_of(sequence).get().unpublish()
+
+    with after_the_first_mail(unpublish):
+        result = dispatch_due(batch_size=1)
+    assert result.sent == 1 and len(mail.outbox) == 1
+    assert result.reasons.get("step_unpublished") == 1

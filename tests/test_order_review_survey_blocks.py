@@ -44,6 +44,24 @@ def test_order_summary_shows_the_lines_and_totals_of_the_triggering_order():
 
 
 @pytest.mark.django_db
+def test_order_summary_shows_the_discount_and_leaves_surcharges_out_of_the_subtotal():
+    shirt, pants = product("リネンシャツ", 4800), product("ワイドパンツ", 6800)
+    make_sequence(steps=[{"subject": "ご注文内容", "delay": 0, "body": [
+        block("order_summary", heading="ご注文", show_images=False, show_totals=True)]}])
+    placed = order((shirt, 2), pants, user=make_user())
+    get_model("order", "OrderDiscount").objects.create(order=placed, offer_name="春のセール", amount=D("500"))
+    get_model("order", "Surcharge").objects.create(order=placed, name="代引き手数料", code="cod",
+                                                  incl_tax=D("330"), excl_tax=D("300"))
+    placed.total_incl_tax = D("16230")  # 16,400 − 500 + 330
+    placed.save()
+    dispatch_due()
+    html = html_of(mail.outbox[0])
+    assert "−￥500" in html
+    assert "￥15,900" in html  # the subtotal: the total without shipping and the surcharge
+    assert "￥16,230" in html
+
+
+@pytest.mark.django_db
 def test_order_summary_of_an_abandoned_basket():
     shirt = product("リネンシャツ", 4800)
     make_sequence("カゴ落ち", "custom", [{"subject": "カートに商品が残っています", "delay": 0, "body": [

@@ -87,6 +87,22 @@ def test_products_the_customer_bought_before_are_replaced_by_best_sellers_of_the
 
 
 @pytest.mark.django_db
+def test_customers_with_alike_orders_in_one_batch_each_miss_only_what_they_bought_before(shop):
+    recommend(shop["shirt"], shop["pants"], shop["skirt"], shop["sneakers"])
+    returning = make_user(email="returning@example.jp", username="returning")
+    newcomer = make_user(email="newcomer@example.jp", username="newcomer")
+    order(shop["pants"], user=returning)  # bought before the sequence existed
+    sequence_with(products_block(sources=["recommended"], count=2))
+    mail.outbox.clear()
+    order(shop["shirt"], user=returning)
+    order(shop["shirt"], user=newcomer)
+    assert dispatch_due().batches == 1
+    shown = {m.to[0]: shown_titles(m.alternatives[0][0]) for m in mail.outbox}
+    assert shown == {"returning@example.jp": ["フレアスカート", "キャンバススニーカー"],
+                     "newcomer@example.jp": ["ワイドパンツ", "フレアスカート"]}
+
+
+@pytest.mark.django_db
 def test_upsell_suggests_the_same_category_a_little_more_expensive(shop):
     sequence_with(products_block(sources=["upsell"], count=3, upsell_percent=50))
     order(shop["shirt"], user=make_user())  # paid 4,800: up to 7,200

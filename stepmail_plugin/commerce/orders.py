@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum, Value
 from django.utils.translation import gettext_lazy as _
 
 from .catalogue import Catalogue
@@ -112,29 +111,7 @@ def _load_trigger_data(batch: Any) -> dict[Any, OrderData]:
 
     order_data: dict[int, OrderData] = {}
     if orders:
-        Line = get_model("order", "Line")
-        OrderDiscount = get_model("order", "OrderDiscount")
-        # Discounts, and surcharges (Oscar's basket_total_incl_tax would query them per order),
-        # summed per order in one query.
-        discounts: dict[int, Any] = {}
-        surcharges: dict[int, Any] = {}
-        summed = (
-            OrderDiscount.objects.filter(order_id__in=orders)
-            .order_by()
-            .values_list("order_id")
-            .annotate(total=Sum("amount"), kind=Value(0))
-            .values_list("order_id", "total", "kind")
-            .union(
-                get_model("order", "Surcharge").objects.filter(order_id__in=orders)
-                .order_by()
-                .values_list("order_id")
-                .annotate(total=Sum("incl_tax"), kind=Value(1))
-                .values_list("order_id", "total", "kind"),
-                all=True,
-            )
-        )
-        for order_id, total, kind in summed:
-            (surcharges if kind else discounts)[order_id] = total
+        discounts, surcharges, lines = _order_rows(list(orders))
         for recipients in orders.values():
             order = recipients[0].trigger
             order_data[order.pk] = OrderData(
@@ -149,12 +126,7 @@ def _load_trigger_data(batch: Any) -> dict[Any, OrderData]:
                 user_id=order.user_id,
                 email=(order.guest_email or "").lower(),
             )
-        # Plain values, not model instances: a batch has hundreds of lines.
-        rows = Line.objects.filter(order_id__in=orders).order_by("order_id", "pk").values_list(
-            "order_id", "title", "quantity", "unit_price_incl_tax", "line_price_incl_tax", "unit_price_excl_tax",
-            "product_id", "product__parent_id", "product__title", "product__parent__title",
-        )
-        for order_id, title, quantity, unit, line_price, unit_excl, product_id, parent_id, own, parents in rows:
+        for order_id, title, quantity, unit, line_price, unit_excl, product_id, parent_id, own, parents in lines:
             order_data[order_id].lines.append(
                 LineData(
                     # Oscar's Product.get_title(): a variant without a title has its parent's.
@@ -211,6 +183,63 @@ def _load_trigger_data(batch: Any) -> dict[Any, OrderData]:
         pid for data in result.values() for line in data.lines for pid in (line.variant_id, line.product_id)
     )
     return result
+
+
+def _order_rows(ids: list[int]) -> tuple[dict[int, Any], dict[int, Any], list[tuple]]:
+    """Discounts and surcharges summed per order (Oscar's basket_total_incl_tax would query them
+    per order), and the orders' lines as plain values (a batch has hundreds): two queries, written
+    out (rows.py) because compiling them through the ORM cost more than running them."""
+    from django.db import connections, router
+    from oscar.core.loading import get_model
+
+    from ..rows import column, converter, fetch, placeholders, table
+
+    Order, _Basket = _models()
+    Line = get_model("order", "Line")
+    OrderDiscount = get_model("order", "OrderDiscount")
+    Surcharge = get_model("order", "Surcharge")
+    Product = get_model("catalogue", "Product")
+    using = router.db_for_read(Order)
+    c = connections[using]
+    marks = placeholders(ids)
+    discount_field = OrderDiscount._meta.get_field("amount")
+    surcharge_field = Surcharge._meta.get_field("incl_tax")
+    sums = fetch(
+        f"SELECT {column(OrderDiscount, 'order', c)}, SUM({column(OrderDiscount, 'amount', c)}), 0"
+        f" FROM {table(OrderDiscount, c)} WHERE {column(OrderDiscount, 'order', c)} IN ({marks})"
+        f" GROUP BY {column(OrderDiscount, 'order', c)}"
+        f" UNION ALL SELECT {column(Surcharge, 'order', c)}, SUM({column(Surcharge, 'incl_tax', c)}), 1"
+        f" FROM {table(Surcharge, c)} WHERE {column(Surcharge, 'order', c)} IN ({marks})"
+        f" GROUP BY {column(Surcharge, 'order', c)}",
+        ids + ids,
+        using=using,
+    )
+    discounts: dict[int, Any] = {}
+    surcharges: dict[int, Any] = {}
+    to_discount, to_surcharge = converter(discount_field, c), converter(surcharge_field, c)
+    for order_id, total, kind in sums:
+        if kind:
+            surcharges[order_id] = to_surcharge(total) if to_surcharge and total is not None else total
+        else:
+            discounts[order_id] = to_discount(total) if to_discount and total is not None else total
+    price = [converter(Line._meta.get_field(name), c)
+             for name in ("unit_price_incl_tax", "line_price_incl_tax", "unit_price_excl_tax")]
+    lines = fetch(
+        f"SELECT {column(Line, 'order', c, 'l')}, {column(Line, 'title', c, 'l')},"
+        f" {column(Line, 'quantity', c, 'l')}, {column(Line, 'unit_price_incl_tax', c, 'l')},"
+        f" {column(Line, 'line_price_incl_tax', c, 'l')}, {column(Line, 'unit_price_excl_tax', c, 'l')},"
+        f" {column(Line, 'product', c, 'l')}, {column(Product, 'parent', c, 'p')},"
+        f" {column(Product, 'title', c, 'p')}, {column(Product, 'title', c, 'pp')}"
+        f" FROM {table(Line, c)} l"
+        f" LEFT OUTER JOIN {table(Product, c)} p ON {column(Line, 'product', c, 'l')} = {column(Product, Product._meta.pk.name, c, 'p')}"
+        f" LEFT OUTER JOIN {table(Product, c)} pp ON {column(Product, 'parent', c, 'p')} = {column(Product, Product._meta.pk.name, c, 'pp')}"
+        f" WHERE {column(Line, 'order', c, 'l')} IN ({marks})"
+        f" ORDER BY {column(Line, 'order', c, 'l')}, {column(Line, Line._meta.pk.name, c, 'l')}",
+        ids,
+        [None, None, None, *price, None, None, None, None],
+        using=using,
+    )
+    return discounts, surcharges, lines
 
 
 def line_media(batch: Any, data: OrderData) -> None:

@@ -24,8 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, Subquery, Sum
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from ..conf import stepmail_settings
 from .cache import kept
@@ -63,9 +63,16 @@ def select_products(batch: Any, recipients: list[Any], selection: Selection) -> 
     history = purchase_history(batch)
     wanted = [s for s in SOURCE_ORDER if s in selection.sources]
 
-    candidates: dict[Any, list[int]] = {}
+    # Candidates depend only on what was bought (products, prices paid, currency), and the choice
+    # on those and on what to leave out: worked out once per distinct case, not per recipient
+    # (a batch's orders are mostly alike).
+    shapes: dict[Any, Any] = {}
+    ranked_by_shape: dict[Any, list[int]] = {}
     for recipient in recipients:
         data = orders.get(recipient.key)
+        shape = shapes[recipient.key] = _shape(data)
+        if shape in ranked_by_shape:
+            continue
         ranked: list[int] = []
         for source in wanted:
             if source == HANDPICKED:
@@ -76,29 +83,40 @@ def select_products(batch: Any, recipients: list[Any], selection: Selection) -> 
                 ranked += _upsell_for(batch, data, selection.upsell_percent)
             elif source == BESTSELLERS:
                 ranked += _bestsellers_for(batch, data)
-        candidates[recipient.key] = ranked
+        ranked_by_shape[shape] = ranked
 
-    _load_with_parents(catalogue, {pid for ranked in candidates.values() for pid in ranked})
+    _load_with_parents(catalogue, {pid for ranked in ranked_by_shape.values() for pid in ranked})
     default_currency = getattr(settings, "OSCAR_DEFAULT_CURRENCY", "")
     result: dict[Any, list[ShownProduct]] = {}
+    chosen_by_case: dict[tuple[Any, frozenset[int]], list[ShownProduct]] = {}
     for recipient in recipients:
         data = orders.get(recipient.key)
         currency = data.currency if data is not None else default_currency
         excluded = set(history.get(recipient.key, ()))
         if data is not None:
             excluded.update(pid for line in data.lines for pid in (line.product_id, line.variant_id) if pid)
-        chosen: list[int] = []
-        for product_id in candidates[recipient.key]:
-            canonical = catalogue.canonical_id(product_id)
-            if canonical is None or canonical in excluded or canonical in chosen:
-                continue
-            if not catalogue.is_offerable(canonical, currency):
-                continue
-            chosen.append(canonical)
-            if len(chosen) >= selection.count:
-                break
-        result[recipient.key] = [catalogue.shown(pid) for pid in chosen]
+        case = (shapes[recipient.key], frozenset(excluded))
+        if case not in chosen_by_case:
+            chosen: list[int] = []
+            for product_id in ranked_by_shape[case[0]]:
+                canonical = catalogue.canonical_id(product_id)
+                if canonical is None or canonical in excluded or canonical in chosen:
+                    continue
+                if not catalogue.is_offerable(canonical, currency):
+                    continue
+                chosen.append(canonical)
+                if len(chosen) >= selection.count:
+                    break
+            chosen_by_case[case] = [catalogue.shown(pid) for pid in chosen]
+        result[recipient.key] = list(chosen_by_case[case])
     return result
+
+
+def _shape(data: OrderData | None) -> Any:
+    """What a recipient's candidates depend on: the currency and each line's products and price."""
+    if data is None:
+        return None
+    return data.currency, tuple((line.product_id, line.variant_id, line.unit_price_excl_tax) for line in data.lines)
 
 
 def _load_with_parents(catalogue: Catalogue, ids: set[int]) -> None:
@@ -131,21 +149,7 @@ def _load_history(batch: Any) -> dict[Any, set[int]]:
     history: dict[Any, set[int]] = defaultdict(set)
     if not by_user and not by_email:
         return history
-    Line = _get_model("order", "Line")
-    Order = _get_model("order", "Order")
-    # Oscar keeps a guest's address on the order and a customer's on their account. The orders are
-    # found first (a subquery) and their lines through the index on order_id: lines outnumber
-    # orders, and comparing addresses on every line was most of the cost.
-    orders = (
-        Order.objects.annotate(_guest=Lower("guest_email"), _user=Lower("user__email"))
-        .filter(Q(user_id__in=list(by_user)) | Q(_guest__in=list(by_email)) | Q(_user__in=list(by_email)))
-        .values("pk")
-    )
-    rows = (
-        Line.objects.filter(order_id__in=orders, product__isnull=False)
-        .annotate(guest_email=Lower("order__guest_email"), user_email=Lower("order__user__email"))
-        .values_list("order__user_id", "guest_email", "user_email", "product_id", "product__parent_id")
-    )
+    rows = _history_rows(list(by_user), list(by_email))
     for user_id, guest_email, user_email, product_id, parent_id in rows:
         keys = by_user.get(user_id, []) + by_email.get(guest_email or "", []) + by_email.get(user_email or "", [])
         for key in keys:
@@ -153,6 +157,57 @@ def _load_history(batch: Any) -> dict[Any, set[int]]:
             if parent_id:
                 history[key].add(parent_id)
     return history
+
+
+def _history_rows(user_ids: list[int], emails: list[str]) -> list[tuple]:
+    """(user id, guest address, account address, product, parent) of every order line of these
+    customers.
+
+    Oscar keeps a guest's address on the order and a customer's on their account. The orders are
+    found first (a subquery) and their lines through the index on order_id: lines outnumber
+    orders, and comparing addresses on every line was most of the cost. Written out (rows.py):
+    compiling it through the ORM, with its three lists, cost more than running it.
+    """
+    from django.db import connections, router
+
+    from ..rows import column, fetch, placeholders, table
+
+    Line = _get_model("order", "Line")
+    Order = _get_model("order", "Order")
+    Product = _get_model("catalogue", "Product")
+    User = Order._meta.get_field("user").related_model
+    using = router.db_for_read(Order)
+    c = connections[using]
+    order_pk = column(Order, Order._meta.pk.name, c, "o")
+    user_pk = column(User, User._meta.pk.name, c, "u")
+    # One index-friendly select per way of finding a customer's orders (an OR across the join
+    # would read every order): by account, by guest address, by account address.
+    wanted: list[str] = []
+    params: list[Any] = []
+    if user_ids:
+        wanted.append(f"SELECT {column(Order, Order._meta.pk.name, c)} FROM {table(Order, c)}"
+                      f" WHERE {column(Order, 'user', c)} IN ({placeholders(user_ids)})")
+        params += user_ids
+    if emails:
+        wanted.append(f"SELECT {column(Order, Order._meta.pk.name, c)} FROM {table(Order, c)}"
+                      f" WHERE LOWER({column(Order, 'guest_email', c)}) IN ({placeholders(emails)})")
+        wanted.append(f"SELECT {order_pk} FROM {table(Order, c)} o"
+                      f" INNER JOIN {table(User, c)} u ON {column(Order, 'user', c, 'o')} = {user_pk}"
+                      f" WHERE LOWER({column(User, 'email', c, 'u')}) IN ({placeholders(emails)})")
+        params += emails + emails
+    orders = " UNION ".join(wanted)
+    return fetch(
+        f"SELECT {column(Order, 'user', c, 'o')}, LOWER({column(Order, 'guest_email', c, 'o')}),"
+        f" LOWER({column(User, 'email', c, 'u')}), {column(Line, 'product', c, 'l')},"
+        f" {column(Product, 'parent', c, 'p')}"
+        f" FROM {table(Line, c)} l"
+        f" INNER JOIN {table(Order, c)} o ON {column(Line, 'order', c, 'l')} = {order_pk}"
+        f" INNER JOIN {table(Product, c)} p ON {column(Line, 'product', c, 'l')} = {column(Product, Product._meta.pk.name, c, 'p')}"
+        f" LEFT OUTER JOIN {table(User, c)} u ON {column(Order, 'user', c, 'o')} = {user_pk}"
+        f" WHERE {column(Line, 'order', c, 'l')} IN ({orders})",
+        params,
+        using=using,
+    )
 
 
 # -- Oscar's recommended products --------------------------------------------------------------

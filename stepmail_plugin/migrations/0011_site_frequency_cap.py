@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stepmail', '0009_follow_up_retries'),
+        ('stepmail', '0010_customer_address_indexes'),
     ]
 
     operations = [
