@@ -125,3 +125,12 @@ def _failed(row: FollowUp, error: Exception, alias: str) -> None:
 def failed() -> Any:
     """Follow-ups that failed every attempt, newest first (for staff: the dashboard)."""
     return FollowUp.objects.filter(failed_at__isnull=False).order_by("-failed_at")
+
+
+def retry_failed(ids: list[int] | None = None) -> int:
+    """Queue failed follow-ups again (all of them, or those with these ``ids``) for the next tick,
+    with a fresh count of attempts. Returns how many were queued."""
+    rows = FollowUp.objects.filter(failed_at__isnull=False)
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    return rows.update(failed_at=None, attempts=0, due_at=timezone.now())

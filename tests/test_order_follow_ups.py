@@ -3,11 +3,13 @@ crediting the order to a mail) is done by the dispatcher's next tick, and nothin
 wrongly meanwhile."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import time_machine
 from bs4 import BeautifulSoup
 from django.core import mail
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -164,9 +166,18 @@ def test_a_follow_up_failing_every_attempt_is_kept_for_staff_and_blocks_nothing(
     assert text.startswith("1 order follow-up needs attention: it failed every retry")
     assert f"order_placed #{broken_order.pk}: RuntimeError: transient failure 3" in text
 
-    # Once the cause is fixed, queued again as operations.md says: done by the next tick.
-    FollowUp.objects.filter(failed_at__isnull=False).update(failed_at=None, attempts=0, due_at=timezone.now())
+    # The operator lists it, then (the cause fixed) queues it again: done by the next tick.
+    out = StringIO()
+    call_command("stepmail_follow_ups", stdout=out)
+    assert out.getvalue().startswith(f"{row.pk}\t{ORDER_PLACED.key}\t{broken_order.pk}\t3\t")
+    assert out.getvalue().rstrip().endswith("RuntimeError: transient failure 3")
+    out = StringIO()
+    call_command("stepmail_follow_ups", "--retry", str(row.pk), stdout=out)
+    assert out.getvalue().strip() == "1 queued again for the next tick"
     assert dispatch_due().follow_ups == 1 and not FollowUp.objects.exists()
+    out = StringIO()
+    call_command("stepmail_follow_ups", stdout=out)
+    assert out.getvalue().strip() == "No failed follow-ups."
     assert Enrollment.objects.get(contact__user=broken_buyer).exit_reason == "purchased"
 
 
