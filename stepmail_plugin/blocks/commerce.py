@@ -68,6 +68,13 @@ def _money(amount: Decimal, currency: str, language: str) -> str:
     return format_currency(amount, currency or None)
 
 
+def _active_language(ctx: RenderContext) -> str | None:
+    """The language active while this block renders: CompiledStep.render (the only caller of
+    ``fragment``) makes ``ctx.language`` active, so Django is not asked again for every block
+    and mail. Only a part of cache keys, beside text formatted in that language."""
+    return ctx.language or get_language()
+
+
 def _recipient(ctx: RenderContext) -> Any:
     batch = ctx.objects.get("batch")
     return batch.recipients.get(key_from_context(ctx.objects)) if batch is not None else None
@@ -224,7 +231,7 @@ class ProductsBlock(PersonalizedStructBlock):
 
     def fragment(self, value, ctx):
         # The products shown (title, price, links, picture) are the whole of what differs.
-        base = self.fragment_base(value, ctx, language=get_language(), recipient=_recipient(ctx))
+        base = self.fragment_base(value, ctx, language=_active_language(ctx), recipient=_recipient(ctx))
         if base is None:
             return None
         key, fills = base
@@ -274,7 +281,7 @@ class OrderSummaryBlock(PersonalizedStructBlock):
     def fragment(self, value, ctx):
         # Orders with the same lines and totals look alike but for their number and date.
         # Runs for every mail: the language and the recipient are looked up once.
-        language = get_language()
+        language = _active_language(ctx)
         recipient = _recipient(ctx)
         base = self.fragment_base(value, ctx, language=language, recipient=recipient)
         if base is None:

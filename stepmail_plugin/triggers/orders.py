@@ -161,10 +161,14 @@ def shipping_event_recorded(event_pk: int) -> None:
 
 
 def order_values(order: Any, language: str) -> dict[str, Any]:
-    """Merge-field values of an order, formatted for the recipient's language."""
+    """Merge-field values of an order, formatted for the recipient's language.
+
+    Called with ``language`` active (rendering.context.recipient_values makes it so), which
+    therefore keys the formatting caches without asking Django for the active language again.
+    """
     from django.conf import settings
 
-    current = translation.get_language() or language
+    current = language or translation.get_language()
     return {
         "order_number": order.number,
         "order_total": _money(
