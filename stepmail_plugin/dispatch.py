@@ -796,9 +796,10 @@ def message_id(delivery: Delivery, domain: str) -> str:
     base = _message_id_macs.get(settings.SECRET_KEY)
     if base is None:
         base = _message_id_macs[settings.SECRET_KEY] = salted_hmac("stepmail.message-id", "")
+    pk = delivery.pk
     mac = base.copy()
-    mac.update(f"{delivery.pk}:{delivery.created_at.isoformat()}".encode())
-    return f"<stepmail.{delivery.pk}.{mac.hexdigest()[:16]}@{domain}>"
+    mac.update(f"{pk}:{delivery.created_at.isoformat()}".encode())
+    return f"<stepmail.{pk}.{mac.hexdigest()[:16]}@{domain}>"
 
 
 def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:

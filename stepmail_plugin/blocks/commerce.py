@@ -293,11 +293,12 @@ class OrderSummaryBlock(PersonalizedStructBlock):
         from ..commerce.orders import catalogue_for, line_media
 
         batch = ctx.objects["batch"]
-        line_media(batch, order)
+        catalogue = catalogue_for(batch)
+        line_media(batch, order, catalogue=catalogue)
         date = self._date(order, ctx, language=language, recipient=recipient)
         lines = tuple([(line.title, line.quantity, line.line_price, line.variant_id, line.product_id, line.url,
                         line.image_url) for line in order.lines])
-        key = ("order_summary", *key, catalogue_for(batch).serial, order.kind, order.currency,
+        key = ("order_summary", *key, catalogue.serial, order.kind, order.currency,
                lines, order.subtotal, order.discount, order.shipping, order.total, bool(date))
         number = str(order.number)
         fills[_NUMBER] = (html_escape(number), number)
@@ -309,6 +310,12 @@ class OrderSummaryBlock(PersonalizedStructBlock):
         if order.date is None:
             return ""
         zone = _zone(ctx) if recipient is None else _zone_of(recipient)
+        if zone is None:
+            # The active time zone, asked of Django once per batch (a thread-local read costs
+            # more than the conversion); a batch is rendered under one.
+            batch = ctx.objects.get("batch")
+            if batch is not None:
+                zone = batch.shared("_current_timezone", _current_timezone)
         return _local_date(timezone.localtime(order.date, zone).date(),
                            (get_language() if language is None else language) or "")
 
@@ -365,6 +372,10 @@ class OrderSummaryBlock(PersonalizedStructBlock):
 def _local_date(day: Any, language: str) -> str:
     # Django's date formatting is slow and a batch has many orders of the same day.
     return formats.date_format(day, "DATE_FORMAT")
+
+
+def _current_timezone(batch: Any) -> Any:
+    return timezone.get_current_timezone()
 
 
 def _zone(ctx: RenderContext) -> ZoneInfo | None:
