@@ -489,8 +489,10 @@ class BatchSender:
             # Only personalised blocks read the render context: none is made for other steps.
             recipient_ctx = RenderContext(
                 base_url=self.base_url, language=language, brand=self.brand, recipient=values,
+                # recipient_key: the key prepare_deliveries gave this mail (its delivery's pk), so
+                # each block finds its data without reading it off the delivery again.
                 objects={"trigger": obj, "enrollment": enrollment, "contact": contact, "delivery": delivery,
-                         "batch": self.prepared},
+                         "batch": self.prepared, "recipient_key": delivery_id},
             ) if compiled.personalized else None
             mail = compiled.render(values, recipient_ctx)
         except Exception as error:
