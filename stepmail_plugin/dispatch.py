@@ -489,8 +489,10 @@ class BatchSender:
             # Only personalised blocks read the render context: none is made for other steps.
             recipient_ctx = RenderContext(
                 base_url=self.base_url, language=language, brand=self.brand, recipient=values,
+                # recipient_key: the key prepare_deliveries gave this mail (its delivery's pk), so
+                # each block finds its data without reading it off the delivery again.
                 objects={"trigger": obj, "enrollment": enrollment, "contact": contact, "delivery": delivery,
-                         "batch": self.prepared},
+                         "batch": self.prepared, "recipient_key": delivery_id},
             ) if compiled.personalized else None
             mail = compiled.render(values, recipient_ctx)
         except Exception as error:
@@ -796,9 +798,10 @@ def message_id(delivery: Delivery, domain: str) -> str:
     base = _message_id_macs.get(settings.SECRET_KEY)
     if base is None:
         base = _message_id_macs[settings.SECRET_KEY] = salted_hmac("stepmail.message-id", "")
+    pk = delivery.pk
     mac = base.copy()
-    mac.update(f"{delivery.pk}:{delivery.created_at.isoformat()}".encode())
-    return f"<stepmail.{delivery.pk}.{mac.hexdigest()[:16]}@{domain}>"
+    mac.update(f"{pk}:{delivery.created_at.isoformat()}".encode())
+    return f"<stepmail.{pk}.{mac.hexdigest()[:16]}@{domain}>"
 
 
 def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:

@@ -215,10 +215,12 @@ class SendGate:
             if not met:
                 return Decision("condition_not_met")
 
-        moment = due_at_for(enrollment, step)
         if sequence.pk not in self._stale_after:  # reads the settings: once per sequence
             self._stale_after[sequence.pk] = sequence.stale_after
         stale_after = self._stale_after[sequence.pk]
+        # The step's own moment matters only to the staleness limit and the frequency cap:
+        # worked out only when one of them applies (most mails go out with neither in play).
+        moment = due_at_for(enrollment, step) if stale_after is not None or self.caps else None
         if stale_after is not None and now > moment + stale_after:
             return Decision("stale")
 

@@ -68,6 +68,13 @@ def _money(amount: Decimal, currency: str, language: str) -> str:
     return format_currency(amount, currency or None)
 
 
+def _active_language(ctx: RenderContext) -> str | None:
+    """The language active while this block renders: CompiledStep.render (the only caller of
+    ``fragment``) makes ``ctx.language`` active, so Django is not asked again for every block
+    and mail. Only a part of cache keys, beside text formatted in that language."""
+    return ctx.language or get_language()
+
+
 def _recipient(ctx: RenderContext) -> Any:
     batch = ctx.objects.get("batch")
     return batch.recipients.get(key_from_context(ctx.objects)) if batch is not None else None
@@ -224,7 +231,7 @@ class ProductsBlock(PersonalizedStructBlock):
 
     def fragment(self, value, ctx):
         # The products shown (title, price, links, picture) are the whole of what differs.
-        base = self.fragment_base(value, ctx, language=get_language(), recipient=_recipient(ctx))
+        base = self.fragment_base(value, ctx, language=_active_language(ctx), recipient=_recipient(ctx))
         if base is None:
             return None
         key, fills = base
@@ -274,7 +281,7 @@ class OrderSummaryBlock(PersonalizedStructBlock):
     def fragment(self, value, ctx):
         # Orders with the same lines and totals look alike but for their number and date.
         # Runs for every mail: the language and the recipient are looked up once.
-        language = get_language()
+        language = _active_language(ctx)
         recipient = _recipient(ctx)
         base = self.fragment_base(value, ctx, language=language, recipient=recipient)
         if base is None:
@@ -286,11 +293,12 @@ class OrderSummaryBlock(PersonalizedStructBlock):
         from ..commerce.orders import catalogue_for, line_media
 
         batch = ctx.objects["batch"]
-        line_media(batch, order)
+        catalogue = catalogue_for(batch)
+        line_media(batch, order, catalogue=catalogue)
         date = self._date(order, ctx, language=language, recipient=recipient)
         lines = tuple([(line.title, line.quantity, line.line_price, line.variant_id, line.product_id, line.url,
                         line.image_url) for line in order.lines])
-        key = ("order_summary", *key, catalogue_for(batch).serial, order.kind, order.currency,
+        key = ("order_summary", *key, catalogue.serial, order.kind, order.currency,
                lines, order.subtotal, order.discount, order.shipping, order.total, bool(date))
         number = str(order.number)
         fills[_NUMBER] = (html_escape(number), number)
@@ -302,6 +310,12 @@ class OrderSummaryBlock(PersonalizedStructBlock):
         if order.date is None:
             return ""
         zone = _zone(ctx) if recipient is None else _zone_of(recipient)
+        if zone is None:
+            # The active time zone, asked of Django once per batch (a thread-local read costs
+            # more than the conversion); a batch is rendered under one.
+            batch = ctx.objects.get("batch")
+            if batch is not None:
+                zone = batch.shared("_current_timezone", _current_timezone)
         return _local_date(timezone.localtime(order.date, zone).date(),
                            (get_language() if language is None else language) or "")
 
@@ -358,6 +372,10 @@ class OrderSummaryBlock(PersonalizedStructBlock):
 def _local_date(day: Any, language: str) -> str:
     # Django's date formatting is slow and a batch has many orders of the same day.
     return formats.date_format(day, "DATE_FORMAT")
+
+
+def _current_timezone(batch: Any) -> Any:
+    return timezone.get_current_timezone()
 
 
 def _zone(ctx: RenderContext) -> ZoneInfo | None:

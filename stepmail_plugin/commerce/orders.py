@@ -242,11 +242,13 @@ def _order_rows(ids: list[int]) -> tuple[dict[int, Any], dict[int, Any], list[tu
     return discounts, surcharges, lines
 
 
-def line_media(batch: Any, data: OrderData) -> None:
-    """Fill in the picture and link of each line (once per order or basket and batch)."""
+def line_media(batch: Any, data: OrderData, *, catalogue: Catalogue | None = None) -> None:
+    """Fill in the picture and link of each line (once per order or basket and batch).
+    ``catalogue``: the batch's :func:`catalogue_for`, when the caller has it already."""
     if data.media_loaded:
         return
-    catalogue = catalogue_for(batch)
+    if catalogue is None:
+        catalogue = catalogue_for(batch)
     for line in data.lines:
         if line.product_id is None:
             continue

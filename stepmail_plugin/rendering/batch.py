@@ -140,12 +140,13 @@ class PreparedBatch:
     # -- per-recipient system values ---------------------------------------------------------
     def values_for(self, delivery: Any) -> dict[str, str]:
         """Merge values the layout needs per mail: the signed "view in browser" link."""
-        if delivery is None or delivery.pk is None:
+        pk = None if delivery is None else delivery.pk
+        if pk is None:
             return {"web_version_url": ""}
         if self._web_version is None:  # reverse() once per batch; the token goes in between
             prefix, _, suffix = reverse("stepmail:web_version", args=["TOKEN"]).rpartition("TOKEN")
             self._web_version = (self.base_url + prefix, suffix)
-        token = make_token(WEB_VERSION, {"d": delivery.pk})
+        token = make_token(WEB_VERSION, {"d": pk})
         return {"web_version_url": token.join(self._web_version)}
 
 

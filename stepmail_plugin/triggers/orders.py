@@ -15,7 +15,10 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import formats, timezone, translation
 
 from ..conf import stepmail_settings
@@ -161,17 +164,34 @@ def shipping_event_recorded(event_pk: int) -> None:
 
 
 def order_values(order: Any, language: str) -> dict[str, Any]:
-    """Merge-field values of an order, formatted for the recipient's language."""
-    from django.conf import settings
+    """Merge-field values of an order, formatted for the recipient's language.
 
-    current = translation.get_language() or language
+    Called with ``language`` active (rendering.context.recipient_values makes it so), which
+    therefore keys the formatting caches without asking Django for the active language again.
+    """
+    current = language or translation.get_language()
     return {
         "order_number": order.number,
-        "order_total": _money(
-            order.total_incl_tax, order.currency, current, repr(getattr(settings, "OSCAR_CURRENCY_FORMAT", None))
-        ),
+        "order_total": _money(order.total_incl_tax, order.currency, current, _currency_format()),
         "order_date": _date(timezone.localtime(order.date_placed).date(), current),
     }
+
+
+#: repr() of OSCAR_CURRENCY_FORMAT, a key of the money cache: read once, not for every mail
+#: (unset, reading it raises inside Django's settings); forgotten when the setting changes.
+_format: list[str] = []
+
+
+def _currency_format() -> str:
+    if not _format:
+        _format.append(repr(getattr(settings, "OSCAR_CURRENCY_FORMAT", None)))
+    return _format[0]
+
+
+@receiver(setting_changed)
+def _forget_currency_format(*, setting: str, **kwargs: Any) -> None:
+    if setting == "OSCAR_CURRENCY_FORMAT":
+        _format.clear()
 
 
 # Formatting through babel and Django's formats is the slowest part of a mail's merge values;
