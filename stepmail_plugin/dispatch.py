@@ -41,7 +41,7 @@ from django.utils.crypto import salted_hmac
 from . import followups, live
 from . import journal as send_journal
 from .blocks.base import RenderContext
-from .bulk import insert_ignoring_conflicts, new_rows, update_fields
+from .bulk import insert_ignoring_conflicts, update_fields
 from .conf import stepmail_settings
 from . import rows
 from .models import (
@@ -742,7 +742,7 @@ class BatchSender:
                               "due_at": due_at_for(enrollment, nxt)})
         if following:
             insert_ignoring_conflicts(
-                new_rows(Delivery, following), using=_db().alias, model=Delivery,
+                following, using=_db().alias, model=Delivery,
                 only_if_exists=(Enrollment, "enrollment_id", {"status": EnrollmentStatus.ACTIVE}),
             )
         if completed:
