@@ -252,7 +252,8 @@ def insert_ignoring_conflicts(
     ``Model`` its foreign key points to still has those values (checked by the same statement,
     e.g. "only for enrollments that are still active").
 
-    ``objects`` may be :func:`new_rows` stand-ins, with ``model`` naming their model.
+    ``objects`` may be :func:`new_rows` stand-ins or plain rows (values by attname over the
+    fields' defaults, as for :func:`insert_rows`), with ``model`` naming their model.
     """
     if not objects:
         return 0
@@ -264,8 +265,11 @@ def insert_ignoring_conflicts(
     columns = ", ".join(quote(field.column) for field in concrete)
     suffix = ops.on_conflict_suffix_sql(concrete, OnConflict.IGNORE, None, None) or ""
     insert = f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns})"
-    preparer = _Preparer(concrete, connection, add=True)
-    columns = _columns(preparer, objects)
+    if model is not None and isinstance(objects[0], Mapping):
+        # Plain rows: a field not given is its default, prepared once per process (_Table).
+        columns = _table(model, connection).prepared_columns(objects, connection)
+    else:
+        columns = _columns(_Preparer(concrete, connection, add=True), objects)
     if connection.vendor == "postgresql":
         source, arrays = _unnest_columns(connection, concrete, columns)
         sql = f"{insert} SELECT * FROM ({source}) AS u"

@@ -45,40 +45,72 @@ def converter(field: Field, connection: Any) -> Converter | None:
     if not functions:
         return None
     if not own and connection.vendor == "sqlite" and field.get_internal_type() == "DateTimeField":
-        return _sqlite_datetime(connection)
+        convert = _sqlite_datetime(connection)
+    else:
+        def convert(value: Any) -> Any:
+            # The backends' converters keep None as it is; a field's own from_db_value may not.
+            if value is None and not own:
+                return None
+            for function in functions:
+                value = function(value, expression, connection)
+            return value
 
-    def convert(value: Any) -> Any:
-        # The backends' converters keep None as it is; a field's own from_db_value may not.
-        if value is None and not own:
-            return None
-        for function in functions:
-            value = function(value, expression, connection)
-        return value
-
+    if not own and field.get_internal_type() in _IMMUTABLE:
+        convert.many = _memoised(convert)  # type: ignore[attr-defined]
     return convert
 
 
 def _sqlite_datetime(connection: Any) -> Converter:
     """SQLite's ``convert_datetimefield_value`` without its per-value setting and helper look-ups
-    (a batch reads about a thousand dates): parsed if still text, then made aware in the
-    connection's zone when ``USE_TZ``."""
+    (a batch reads about a thousand dates): parsed if still text (``parse_datetime``'s own first
+    try, ``datetime.fromisoformat``, called directly), then made aware in the connection's zone
+    when ``USE_TZ``."""
     from datetime import datetime
 
     from django.conf import settings
     from django.utils.dateparse import parse_datetime
 
     zone = connection.timezone if settings.USE_TZ else None
+    fromisoformat = datetime.fromisoformat
 
     def convert(value: Any) -> Any:
         if value is None:
             return None
         if not isinstance(value, datetime):
-            value = parse_datetime(value)
-        if zone is not None and value.utcoffset() is None:
+            try:
+                value = fromisoformat(value)
+            except ValueError:  # what parse_datetime accepts beyond ISO 8601 (or None)
+                value = parse_datetime(value)
+        if zone is not None and (value.tzinfo is None or value.utcoffset() is None):
             value = value.replace(tzinfo=zone)
         return value
 
     return convert
+
+
+#: Fields whose values are immutable: rows sharing a database value may share the converted one.
+#: (Not decimals: equal values with different exponents would be merged.)
+_IMMUTABLE = {"DateTimeField", "DateField", "UUIDField", "BooleanField"}
+
+
+def _memoised(convert: Converter) -> Callable[[Sequence[Any]], list[Any]]:
+    """Convert a column, each distinct value once (a batch's rows share their claim token, its
+    timestamp and many other dates)."""
+
+    def many(values: Sequence[Any]) -> list[Any]:
+        memo: dict[Any, Any] = {}
+        out = []
+        append = out.append
+        for value in values:
+            try:
+                append(memo[value])
+            except KeyError:
+                append(memo.setdefault(value, convert(value)))
+            except TypeError:  # unhashable (a custom backend's value)
+                append(convert(value))
+        return out
+
+    return many
 
 
 def fetch(sql: str, params: Iterable[Any], converters: Sequence[Converter | None] = (), *,
@@ -91,13 +123,13 @@ def fetch(sql: str, params: Iterable[Any], converters: Sequence[Converter | None
     active = [(i, c) for i, c in enumerate(converters) if c is not None]
     if not active or not rows:
         return [tuple(row) for row in rows]
-    converted = []
-    for row in rows:
-        row = list(row)
-        for i, convert in active:
-            row[i] = convert(row[i])
-        converted.append(tuple(row))
-    return converted
+    # Column by column: one list per converted column (``map`` or a converter's ``many``), then
+    # the rows zipped back together, instead of copying and rebuilding every row in Python.
+    columns = list(zip(*rows))
+    for i, convert in active:
+        many = getattr(convert, "many", None)
+        columns[i] = many(columns[i]) if many is not None else list(map(convert, columns[i]))
+    return list(zip(*columns))
 
 
 # -- model instances ---------------------------------------------------------------------------

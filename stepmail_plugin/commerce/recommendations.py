@@ -196,6 +196,11 @@ def _history_rows(user_ids: list[int], emails: list[str]) -> list[tuple]:
                       f" WHERE LOWER({column(User, 'email', c, 'u')}) IN ({placeholders(emails)})")
         params += emails + emails
     orders = " UNION ".join(wanted)
+    # PostgreSQL: the order ids as one array (evaluated once, before the join), so the lines are
+    # read through their order_id index. With ``IN (subquery)`` the planner sized the subquery
+    # from its branches' estimates (thousands, e.g. when the users table is small) and hashed
+    # every order line of the shop: five times slower at 5,000 orders, and growing with them.
+    lines_of = f"= ANY(ARRAY({orders}))" if c.vendor == "postgresql" else f"IN ({orders})"
     return fetch(
         f"SELECT {column(Order, 'user', c, 'o')}, LOWER({column(Order, 'guest_email', c, 'o')}),"
         f" LOWER({column(User, 'email', c, 'u')}), {column(Line, 'product', c, 'l')},"
@@ -204,7 +209,7 @@ def _history_rows(user_ids: list[int], emails: list[str]) -> list[tuple]:
         f" INNER JOIN {table(Order, c)} o ON {column(Line, 'order', c, 'l')} = {order_pk}"
         f" INNER JOIN {table(Product, c)} p ON {column(Line, 'product', c, 'l')} = {column(Product, Product._meta.pk.name, c, 'p')}"
         f" LEFT OUTER JOIN {table(User, c)} u ON {column(Order, 'user', c, 'o')} = {user_pk}"
-        f" WHERE {column(Line, 'order', c, 'l')} IN ({orders})",
+        f" WHERE {column(Line, 'order', c, 'l')} {lines_of}",
         params,
         using=using,
     )
