@@ -101,3 +101,22 @@ def test_headings_and_button_texts_have_the_picker_too():
     assert "data-stepmail-merge" in heading.field.widget.render("h", "", {"id": "h"})
     assert 'maxlength="120"' in heading.field.widget.render("h", "", {"id": "h"})
     assert "data-stepmail-merge" in ButtonBlock().child_blocks["text"].field.widget.render("t", "", {})
+
+
+def test_an_ab_variants_subject_and_preheader_have_the_picker(client):
+    """A/B variants are edited inline on the step: their subject and preheader (and the empty form
+    the "add variant" button copies) carry the same menu, and a tag picked there goes out."""
+    from stepmail_plugin.models import StepVariant
+
+    step = make_sequence(steps=[{"subject": "ありがとうございます"}]).get_steps().first().specific
+    StepVariant.objects.create(step=step, name="B", subject='{{ last_name }}様へ', weight=1)
+    client.force_login(superuser())
+    soup = BeautifulSoup(edit_page(client, step, "ja"), "html.parser")
+    assert soup.find("input", attrs={"name": "variants-0-subject"}).has_attr("data-stepmail-merge")
+    assert soup.find("input", attrs={"name": "variants-0-preheader"}).has_attr("data-stepmail-merge")
+    template = soup.find(id="id_variants-EMPTY_FORM_TEMPLATE")
+    assert template is not None and "data-stepmail-merge" in template.decode_contents()
+    # The other fields are all still there, in the same order.
+    names = [node["name"] for node in soup.select("[name^='variants-0-']") if node.get("name")]
+    wanted = ["name", "weight", "subject", "preheader", "extra_delay_value", "extra_delay_unit"]
+    assert [n for n in (name.removeprefix("variants-0-") for name in names) if n in wanted] == wanted

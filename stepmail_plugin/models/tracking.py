@@ -13,11 +13,13 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from modelcluster.fields import ParentalKey
+from wagtail.admin.panels import FieldPanel, FieldRowPanel
 from wagtail.fields import StreamField
 from wagtail.models import Orderable
 
 from ..blocks import StepBodyBlock
 from .fields import ABMetric
+from ..editor.mergefields import MergeTextInput
 from .pages import DelayUnit
 
 
@@ -122,6 +124,16 @@ class StepVariant(Orderable):
     extra_delay_unit = models.CharField(
         _("unit"), max_length=8, choices=DelayUnit.choices, default=DelayUnit.HOURS
     )
+
+    # The same merge-field picker as the step's own subject and preheader.
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("weight"),
+        FieldPanel("subject", widget=MergeTextInput),
+        FieldPanel("preheader", widget=MergeTextInput),
+        FieldPanel("body"),
+        FieldRowPanel([FieldPanel("extra_delay_value"), FieldPanel("extra_delay_unit")]),
+    ]
 
     class Meta(Orderable.Meta):
         verbose_name = _("A/B variant")
