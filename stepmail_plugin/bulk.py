@@ -10,7 +10,6 @@ a value shared by many rows (the batch's timestamp, ``None``, a status) is prepa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import SimpleNamespace
 from typing import Any
 
 from django.db import connections
@@ -228,48 +227,36 @@ def update_fields(
         return cursor.rowcount if only_if else len(objects)
 
 
-def new_rows(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """Stand-ins for unsaved instances of ``model`` to give :func:`insert_ignoring_conflicts`:
-    each row's values (by attname, e.g. ``enrollment_id``) over the fields' defaults, without
-    building a model instance per row (signals, descriptors: most of the cost of a bulk insert)."""
-    concrete = [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
-    defaults = {f.attname: f.get_default() for f in concrete}
-    return [SimpleNamespace(**{**defaults, **row}) for row in rows]
-
-
 def insert_ignoring_conflicts(
-    objects: Sequence[Any],
+    objects: Sequence[Mapping[str, Any]],
     *,
+    model: type[Model],
     using: str = "default",
     only_if_exists: tuple[type[Model], str, Mapping[str, Any]] | None = None,
-    model: type[Model] | None = None,
 ) -> int:
-    """Insert new objects (all of one model, primary keys from the database), skipping rows that
-    break a unique constraint — ``bulk_create(ignore_conflicts=True)`` without its per-value
-    overhead. Primary keys are not set on the objects. Returns how many objects were given.
+    """Insert new rows of ``model`` (primary keys from the database), skipping rows that break a
+    unique constraint — ``bulk_create(ignore_conflicts=True)`` without its per-value overhead.
+    Returns how many rows were given.
 
     ``only_if_exists=(Model, "fk_attname", {"field": value})`` inserts a row only if the row of
     ``Model`` its foreign key points to still has those values (checked by the same statement,
     e.g. "only for enrollments that are still active").
 
-    ``objects`` may be :func:`new_rows` stand-ins or plain rows (values by attname over the
-    fields' defaults, as for :func:`insert_rows`), with ``model`` naming their model.
+    ``objects`` are plain rows: values by attname over the fields' defaults, as for
+    :func:`insert_rows`.
     """
     if not objects:
         return 0
     connection = connections[using]
-    opts = (model or objects[0])._meta
+    opts = model._meta
     concrete = [f for f in opts.concrete_fields if not f.primary_key and not f.generated]
     quote = connection.ops.quote_name
     ops = connection.ops
     columns = ", ".join(quote(field.column) for field in concrete)
     suffix = ops.on_conflict_suffix_sql(concrete, OnConflict.IGNORE, None, None) or ""
     insert = f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns})"
-    if model is not None and isinstance(objects[0], Mapping):
-        # Plain rows: a field not given is its default, prepared once per process (_Table).
-        columns = _table(model, connection).prepared_columns(objects, connection)
-    else:
-        columns = _columns(_Preparer(concrete, connection, add=True), objects)
+    # A field not given is its default, prepared once per process (_Table).
+    columns = _table(model, connection).prepared_columns(objects, connection)
     if connection.vendor == "postgresql":
         source, arrays = _unnest_columns(connection, concrete, columns)
         sql = f"{insert} SELECT * FROM ({source}) AS u"

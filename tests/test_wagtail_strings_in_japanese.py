@@ -12,7 +12,7 @@ from django.urls import reverse
 from stepmail_plugin.editor.wagtail_strings import JS_STRINGS, SERVER_STRINGS
 
 from .editor import superuser
-from .factories import make_sequence
+from .factories import make_sequence, wagtail_root
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,7 @@ def test_the_step_editor_is_japanese_in_wagtails_own_words(client):
 def test_an_english_admin_gets_no_extra_catalog(client):
     from wagtail.users.models import UserProfile
 
+    wagtail_root()  # the dashboard links to the tree's root (a transactional test may have flushed it)
     user = superuser()
     profile = UserProfile.get_for_user(user)
     profile.preferred_language = "en"

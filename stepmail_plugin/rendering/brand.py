@@ -34,6 +34,10 @@ _SITE_FIELDS = {
     "reply_to": "reply_to",
 }
 
+#: "Read the default site's settings": the default of ``settings_obj`` below, so that a caller
+#: that already looked (and found none: None) does not make them be read again.
+LOOK_UP: Any = object()
+
 #: The details 特定電子メール法 requires in marketing mail.
 LEGAL_KEYS = ("sender_name", "postal_address", "contact")
 
@@ -69,7 +73,7 @@ def site_settings() -> Any:
         return None
 
 
-def brand(settings_obj: Any = None, *, link_base: str | None = None) -> dict[str, Any]:
+def brand(settings_obj: Any = LOOK_UP, *, link_base: str | None = None) -> dict[str, Any]:
     """Plain values for the mail layout. Site settings win over ``STEPMAIL["BRAND"]``."""
     values: dict[str, Any] = {
         "shop_name": shop_name(),
@@ -86,7 +90,7 @@ def brand(settings_obj: Any = None, *, link_base: str | None = None) -> dict[str
         "reply_to": "",
     }
     values.update(stepmail_settings.BRAND or {})
-    site = settings_obj if settings_obj is not None else site_settings()
+    site = site_settings() if settings_obj is LOOK_UP else settings_obj
     if site is not None:
         for field, key in _SITE_FIELDS.items():
             value = getattr(site, field, "")
@@ -127,10 +131,10 @@ def from_email(values: dict[str, Any] | None = None) -> str:
         return address
 
 
-def frequency_caps(settings_obj: Any = None) -> list[tuple[int, float]]:
+def frequency_caps(settings_obj: Any = LOOK_UP) -> list[tuple[int, float]]:
     """The frequency cap as ``(mails, hours)`` pairs: the default site's settings when either of
     its limits is set (operators change them in the admin), else ``STEPMAIL["FREQUENCY_CAPS"]``."""
-    site = settings_obj if settings_obj is not None else site_settings()
+    site = site_settings() if settings_obj is LOOK_UP else settings_obj
     caps = site.frequency_caps() if site is not None else []
     return caps or list(stepmail_settings.FREQUENCY_CAPS or [])
 
