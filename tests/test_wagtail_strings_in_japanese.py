@@ -1,6 +1,7 @@
 """Wagtail 8.0's Japanese catalogs lack a few of its own admin strings; a Japanese editor saw them
 in English in the middle of the Japanese admin. Our catalog supplies them: the bulk publish
-confirmation, the preview panel, the StreamField's "+" and "Collapse all"."""
+confirmation, the preview panel, the StreamField's "+" and "Collapse all", and the hundred-odd
+strings of the page editor's side panels, the explorer and the dashboard (wagtail_msgids.py)."""
 
 import gettext
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 import wagtail
 from django.urls import reverse
 
+from stepmail_plugin.editor.wagtail_msgids import EDITOR_PLURALS, EDITOR_STRINGS
 from stepmail_plugin.editor.wagtail_strings import JS_STRINGS, SERVER_STRINGS
 
 from .editor import superuser
@@ -24,8 +26,20 @@ def test_wagtails_own_japanese_catalogs_really_lack_them():
         for path in Path(wagtail.__file__).parent.glob("**/locale/ja/LC_MESSAGES/*.mo")
     ]
     assert catalogs
-    for msgid in SERVER_STRINGS + JS_STRINGS:
+    for msgid in SERVER_STRINGS + JS_STRINGS + EDITOR_STRINGS:
         assert not any(msgid in catalog._catalog for catalog in catalogs), msgid
+    for singular, _plural, _name in EDITOR_PLURALS:
+        assert not any((singular, 0) in catalog._catalog for catalog in catalogs), singular
+
+
+def test_every_listed_wagtail_string_has_japanese():
+    from django.utils import translation
+
+    with translation.override("ja"):
+        for msgid in EDITOR_STRINGS:
+            assert translation.gettext(msgid) != msgid, msgid
+        for singular, plural, name in EDITOR_PLURALS:
+            assert translation.ngettext(singular, plural, 2) % {name: 2} == "2 ページ"
 
 
 def test_the_bulk_publish_confirmation_is_japanese(client):
@@ -45,6 +59,23 @@ def test_the_step_editor_is_japanese_in_wagtails_own_words(client):
     # Strings of Wagtail's JavaScript go into the page's JS catalog after Wagtail's own.
     assert html.index("/jsi18n/") < html.index('"Insert a block": "ブロックを挿入"')
     assert '"Collapse all": "すべて折りたたむ"' in html
+    # The side panels and the header: status, publishing schedule, checks, preview sizes.
+    for english, japanese in [("Toggle breadcrumbs", "パンくずリストの表示を切り替え"),
+                              ("Set publishing schedule", "公開スケジュールを設定"),
+                              ("No publishing schedule set", "公開スケジュールは設定されていません"),
+                              ("Preview in mobile size", "モバイルのサイズでプレビュー"),
+                              ("Content metrics", "コンテンツの指標"),
+                              ("Keyboard shortcuts", "キーボードショートカット")]:
+        assert japanese in html and english not in html, english
+
+
+def test_the_explorer_is_japanese_in_wagtails_own_words(client):
+    sequence = make_sequence(steps=[{"subject": "ありがとう"}, {"subject": "その後", "delay": 3}])
+    client.force_login(superuser())
+    html = client.get(reverse("wagtailadmin_explore", args=[sequence.get_parent().pk]),
+                      HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "一括操作" in html and "Bulk actions" not in html
+    assert "メニューの並び順を変更" in html and "Sort menu order" not in html
 
 
 def test_an_english_admin_gets_no_extra_catalog(client):
