@@ -11,7 +11,7 @@ import wagtail
 from django.urls import reverse
 
 from stepmail_plugin.editor.wagtail_msgids import EDITOR_PLURALS, EDITOR_STRINGS
-from stepmail_plugin.editor.wagtail_strings import JS_STRINGS, SERVER_STRINGS
+from stepmail_plugin.editor.wagtail_strings import JS_PLURALS, JS_STRINGS, SERVER_STRINGS
 
 from .editor import superuser
 from .factories import make_sequence, wagtail_root
@@ -28,7 +28,7 @@ def test_wagtails_own_japanese_catalogs_really_lack_them():
     assert catalogs
     for msgid in SERVER_STRINGS + JS_STRINGS + EDITOR_STRINGS:
         assert not any(msgid in catalog._catalog for catalog in catalogs), msgid
-    for singular, _plural, _name in EDITOR_PLURALS:
+    for singular, *_rest in EDITOR_PLURALS + JS_PLURALS:
         assert not any((singular, 0) in catalog._catalog for catalog in catalogs), singular
 
 
@@ -59,6 +59,9 @@ def test_the_step_editor_is_japanese_in_wagtails_own_words(client):
     # Strings of Wagtail's JavaScript go into the page's JS catalog after Wagtail's own.
     assert html.index("/jsi18n/") < html.index('"Insert a block": "ブロックを挿入"')
     assert '"Collapse all": "すべて折りたたむ"' in html
+    # The rich text editor's placeholder and the readability score, both drawn by Wagtail's JS.
+    assert '"Write something or type ‘/’ to insert a block": "文章を入力するか、「/」を入力してブロックを挿入"' in html
+    assert '"%(num)s min": "%(num)s 分"' in html
     # The side panels and the header: status, publishing schedule, checks, preview sizes.
     for english, japanese in [("Toggle breadcrumbs", "パンくずリストの表示を切り替え"),
                               ("Set publishing schedule", "公開スケジュールを設定"),

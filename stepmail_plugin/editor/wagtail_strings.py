@@ -31,7 +31,7 @@ import json
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext, gettext_lazy, gettext_noop
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext, ngettext_lazy
 
 #: Strings of Wagtail's templates and Python code (django domain).
 SERVER_STRINGS = (
@@ -45,13 +45,61 @@ JS_STRINGS = (
     gettext_noop("Insert a block"),
     gettext_noop("Collapse all"),
     gettext_noop("Expand all"),
+    # The rich text editor, its toolbar and block menu.
+    gettext_noop("Write something or type ‘/’ to insert a block"),
+    gettext_noop("Blocks"),
+    gettext_noop("Split block"),
+    gettext_noop("Search options…"),
+    gettext_noop("Pin toolbar"),
+    gettext_noop("Unpin toolbar"),
+    gettext_noop("Character count:"),
+    # Autosave, preview, comments and the side panels.
+    gettext_noop("Autosave in progress…"),
+    gettext_noop("Changes have been autosaved."),
+    gettext_noop("Error while sending preview data."),
+    gettext_noop("A network error occurred."),
+    gettext_noop("A server error occurred."),
+    gettext_noop("Report this error to your website administrator with the following information:"),
+    gettext_noop("Enter your comments..."),
+    gettext_noop("Enter your reply..."),
+    gettext_noop("Deleting"),
+    gettext_noop("Yes"),
+    gettext_noop("No"),
+    gettext_noop("Toggle section"),
+    gettext_noop("Toggle side panel"),
+    gettext_noop("Toggle sidebar"),
+    gettext_noop("Main menu"),
+    gettext_noop("(New)"),
+    gettext_noop("(1 new item in this menu)"),
+    gettext_noop("(%(number)s new items in this menu)"),
+    # The content checks' readability score.
+    gettext_noop("Good"),
+    gettext_noop("Fair"),
+    gettext_noop("Complex"),
+)
+
+#: Counted strings of Wagtail's admin JavaScript: (singular, plural). Japanese has one form, so
+#: the JS catalog gets one string for every count.
+JS_PLURALS = (
+    ("%(num)s error", "%(num)s errors"),
+    ("%(num)s min", "%(num)s mins"),
+    ("%(num)s pixel", "%(num)s pixels"),
+)
+
+# For makemessages, which finds plurals only in calls; never evaluated.
+_EXTRACTED_JS_PLURALS = (
+    ngettext_lazy("%(num)s error", "%(num)s errors", "num"),
+    ngettext_lazy("%(num)s min", "%(num)s mins", "num"),
+    ngettext_lazy("%(num)s pixel", "%(num)s pixels", "num"),
 )
 
 
 def js_catalog_script() -> SafeString:
-    """``insert_global_admin_js``: our translations of :data:`JS_STRINGS` added to the page's
-    JavaScript catalog where it has none ("" when the admin speaks English)."""
+    """``insert_global_admin_js``: our translations of :data:`JS_STRINGS` and :data:`JS_PLURALS`
+    added to the page's JavaScript catalog where it has none ("" when the admin speaks English).
+    A plain string serves Django's JS ``ngettext`` for every count."""
     entries = {msgid: gettext(msgid) for msgid in JS_STRINGS}
+    entries.update((singular, ngettext(singular, plural, 1)) for singular, plural in JS_PLURALS)
     entries = {msgid: text for msgid, text in entries.items() if text != msgid}
     if not entries:
         return SafeString("")
