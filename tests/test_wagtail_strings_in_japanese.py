@@ -92,3 +92,11 @@ def test_an_english_admin_gets_no_extra_catalog(client):
     client.force_login(user)
     html = client.get(reverse("wagtailadmin_home"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert "Insert a block" not in html
+
+
+def test_the_account_page_is_japanese(client):
+    wagtail_root()
+    client.force_login(superuser())
+    account = client.get(reverse("wagtailadmin_account"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "テーマの設定" in account and "Theme preferences" not in account
+    assert "サーバーのタイムゾーンを使う" in account and "Use server time zone" not in account
