@@ -241,10 +241,13 @@ def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
         return _claimed_deliveries(token, (DeliveryStatus.CLAIMED,))
     due_ids, _claim = _claim_sql(db)
     table, pk, status = rows.table(Delivery, db), rows.column(Delivery, "id", db), _claim_status(db)
+    # The claimed rows and their enrollments are found through ``= ANY(ARRAY(…))``: one array,
+    # then look-ups by primary key. A join lets the planner read and hash every scheduled
+    # delivery or every enrollment when the tables are small enough to look cheap.
     claimed = (
         f"UPDATE {table} SET {status} = %s, {rows.column(Delivery, 'claim_token', db)} = %s,"
-        f" {rows.column(Delivery, 'claimed_at', db)} = %s FROM due"
-        f" WHERE {table}.{pk} = due.{pk} AND {table}.{status} = %s RETURNING {table}.*"
+        f" {rows.column(Delivery, 'claimed_at', db)} = %s"
+        f" WHERE {pk} = ANY(ARRAY(SELECT {pk} FROM due)) AND {status} = %s RETURNING *"
     )
     params = [
         Delivery._meta.get_field("due_at").get_db_prep_value(now, db), DeliveryStatus.SCHEDULED.value,
@@ -254,9 +257,12 @@ def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
         Delivery._meta.get_field("claimed_at").get_db_prep_save(now, db),
         DeliveryStatus.SCHEDULED.value,
     ]
+    enrollment = rows.column(Delivery, "enrollment", db)
     return _with_enrollments(
         f"WITH due AS MATERIALIZED ({due_ids} FOR UPDATE OF d SKIP LOCKED), claimed AS ({claimed})",
-        "claimed", "", params, db.alias,
+        "claimed",
+        f" WHERE {rows.column(Enrollment, 'id', db, 'e')} = ANY(ARRAY(SELECT {enrollment} FROM claimed))",
+        params, db.alias,
     )
 
 
