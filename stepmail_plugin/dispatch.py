@@ -239,7 +239,7 @@ def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
         if not claim_batch(token, limit, now):
             return []
         return _claimed_deliveries(token, (DeliveryStatus.CLAIMED,))
-    due_ids, _claim = _claim_sql(db)
+    due_ids = _claim_sql(db)[0]
     table, pk, status = rows.table(Delivery, db), rows.column(Delivery, "id", db), _claim_status(db)
     # The claimed rows and their enrollments are found through ``= ANY(ARRAY(…))``: one array,
     # then look-ups by primary key. A join lets the planner read and hash every scheduled
