@@ -265,7 +265,12 @@ def insert_ignoring_conflicts(
             model, attname, expected = only_if_exists
             target = model._meta
             index = [f.attname for f in concrete].index(attname)
-            conditions = [f"t.{quote(target.pk.column)} = u.c{index}"]
+            # The keys again as one array: the target rows are then probed by primary key. With
+            # only the correlation the planner may read and hash every row with those values
+            # (every active enrollment, for a chunk of fifty).
+            key = f"t.{quote(target.pk.column)}"
+            conditions = [f"{key} = u.c{index}", f"{key} = ANY(%s::{concrete[index].db_type(connection)}[])"]
+            extra.append(list(columns[index]))
             for name, value in expected.items():
                 field = target.get_field(name)
                 conditions.append(f"t.{quote(field.column)} = %s")

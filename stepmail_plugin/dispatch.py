@@ -223,6 +223,49 @@ def _claim_batch_orm(db, token: uuid.UUID, limit: int, now) -> int:
     return Delivery.objects.filter(id__in=due.values("id")[:limit], status=DeliveryStatus.SCHEDULED).update(**claim)
 
 
+def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
+    """Claim up to ``limit`` due deliveries for ``token`` (:func:`claim_batch`) and return them
+    as :meth:`BatchSender.load` reads them: with enrollments and contacts, in due order.
+
+    On PostgreSQL one statement does both: the rows are locked (``FOR UPDATE SKIP LOCKED``, in a
+    ``MATERIALIZED`` CTE, so it runs once and claims at most ``limit``), claimed by the same
+    compare-and-set ``UPDATE`` and read back through ``RETURNING``, joined to their enrollments
+    and contacts. Four round trips fewer per batch (BEGIN, the select, COMMIT, the read), each
+    of which costs more than the database's work when the server shares the machine's cores.
+    """
+    now = now or timezone.now()
+    db = _db()
+    if db.vendor != "postgresql":
+        if not claim_batch(token, limit, now):
+            return []
+        return _claimed_deliveries(token, (DeliveryStatus.CLAIMED,))
+    due_ids = _claim_sql(db)[0]
+    table, pk, status = rows.table(Delivery, db), rows.column(Delivery, "id", db), _claim_status(db)
+    # The claimed rows and their enrollments are found through ``= ANY(ARRAY(…))``: one array,
+    # then look-ups by primary key. A join lets the planner read and hash every scheduled
+    # delivery or every enrollment when the tables are small enough to look cheap.
+    claimed = (
+        f"UPDATE {table} SET {status} = %s, {rows.column(Delivery, 'claim_token', db)} = %s,"
+        f" {rows.column(Delivery, 'claimed_at', db)} = %s"
+        f" WHERE {pk} = ANY(ARRAY(SELECT {pk} FROM due)) AND {status} = %s RETURNING *"
+    )
+    params = [
+        Delivery._meta.get_field("due_at").get_db_prep_value(now, db), DeliveryStatus.SCHEDULED.value,
+        EnrollmentStatus.ACTIVE.value, True, limit,
+        DeliveryStatus.CLAIMED.value,
+        Delivery._meta.get_field("claim_token").get_db_prep_save(token, db),
+        Delivery._meta.get_field("claimed_at").get_db_prep_save(now, db),
+        DeliveryStatus.SCHEDULED.value,
+    ]
+    enrollment = rows.column(Delivery, "enrollment", db)
+    return _with_enrollments(
+        f"WITH due AS MATERIALIZED ({due_ids} FOR UPDATE OF d SKIP LOCKED), claimed AS ({claimed})",
+        "claimed",
+        f" WHERE {rows.column(Enrollment, 'id', db, 'e')} = ANY(ARRAY(SELECT {enrollment} FROM claimed))",
+        params, db.alias,
+    )
+
+
 @dataclass
 class Tick:
     """What the batches of one tick share: compiled steps, parsed step bodies and the brand.
@@ -262,12 +305,12 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
     tick = Tick()  # shared by the tick's batches
     while time.monotonic() < deadline:
         token = uuid.uuid4()
-        claimed = claim_batch(token, batch_size)
+        claimed = claim_deliveries(token, batch_size)
         if not claimed:
             break
         result.batches += 1
-        result.claimed += claimed
-        BatchSender(token, result, deadline=deadline, tick=tick).run()
+        result.claimed += len(claimed)
+        BatchSender(token, result, deadline=deadline, tick=tick).run(claimed)
     return result
 
 
@@ -277,20 +320,32 @@ def _claimed_deliveries(token: uuid.UUID, statuses) -> list[Delivery]:
     per-field overhead (rows.py), which was a fifth of a batch's preparation."""
     using = router.db_for_read(Delivery)
     c = connections[using]
+    statuses = [str(s) for s in statuses]
+    return _with_enrollments(
+        "", rows.table(Delivery, c),
+        f" WHERE {rows.column(Delivery, 'claim_token', c, 'd')} = %s"
+        f" AND {rows.column(Delivery, 'status', c, 'd')} IN ({rows.placeholders(statuses)})",
+        [Delivery._meta.get_field("claim_token").get_db_prep_value(token, c), *statuses],
+        using,
+    )
+
+
+def _with_enrollments(prefix: str, source: str, where: str, params: list[Any], using: str) -> list[Delivery]:
+    """``{prefix} SELECT`` the deliveries of ``source`` (a table, or a name ``prefix`` defines)
+    ``{where}``, with their enrollments and contacts cached on them, ordered by due time."""
+    c = connections[using]
     d_columns, d_fields = rows.select_list(Delivery, c, "d")
     e_columns, e_fields = rows.select_list(Enrollment, c, "e")
     k_columns, k_fields = rows.select_list(Contact, c, "k")
-    statuses = [str(s) for s in statuses]
     found = rows.fetch(
-        f"SELECT {d_columns}, {e_columns}, {k_columns} FROM {rows.table(Delivery, c)} d"
+        f"{prefix} SELECT {d_columns}, {e_columns}, {k_columns} FROM {source} d"
         f" INNER JOIN {rows.table(Enrollment, c)} e"
         f" ON {rows.column(Delivery, 'enrollment', c, 'd')} = {rows.column(Enrollment, 'id', c, 'e')}"
         f" INNER JOIN {rows.table(Contact, c)} k"
         f" ON {rows.column(Enrollment, 'contact', c, 'e')} = {rows.column(Contact, 'id', c, 'k')}"
-        f" WHERE {rows.column(Delivery, 'claim_token', c, 'd')} = %s"
-        f" AND {rows.column(Delivery, 'status', c, 'd')} IN ({rows.placeholders(statuses)})"
+        f"{where}"
         f" ORDER BY {rows.column(Delivery, 'due_at', c, 'd')}, {rows.column(Delivery, 'id', c, 'd')}",
-        [Delivery._meta.get_field("claim_token").get_db_prep_value(token, c), *statuses],
+        params,
         rows.converters_for(d_fields + e_fields + k_fields, c),
         using=using,
     )
@@ -355,8 +410,10 @@ class BatchSender:
         self.journal: send_journal.Journal | None = None
 
     # -- loading -----------------------------------------------------------------------------
-    def load(self, statuses=(DeliveryStatus.CLAIMED,)) -> list[Delivery]:
-        deliveries = _claimed_deliveries(self.token, statuses)
+    def load(self, statuses=(DeliveryStatus.CLAIMED,), claimed: list[Delivery] | None = None) -> list[Delivery]:
+        """Load the batch's deliveries in ``statuses`` and what sending them needs. ``claimed``:
+        the deliveries as :func:`claim_deliveries` returned them (not read again)."""
+        deliveries = claimed if claimed is not None else _claimed_deliveries(self.token, statuses)
         enrollments = [d.enrollment for d in deliveries]
         self.sequences = self._load_sequences({e.sequence_id for e in enrollments})
         self.steps, self.following = self._load_steps({d.step_id for d in deliveries if d.step_id})
@@ -577,8 +634,9 @@ class BatchSender:
         )
 
     # -- the run -----------------------------------------------------------------------------
-    def run(self) -> None:
-        deliveries = self.load()
+    def run(self, claimed: list[Delivery] | None = None) -> None:
+        """Send the batch. ``claimed``: its deliveries as :func:`claim_deliveries` returned them."""
+        deliveries = self.load(claimed=claimed)
         self.connection = open_connection()
         try:
             self.connection.open()

@@ -254,8 +254,11 @@ FINAL_DELIVERY_STATUSES = (
 class Delivery(models.Model):
     """One step for one enrollment: the unit of sending, at most one per (enrollment, step)."""
 
+    # No index of its own: the unique (enrollment, step) constraint leads with it. Every index
+    # is written again each time a delivery changes state (three times per mail sent).
     enrollment = models.ForeignKey(
-        Enrollment, verbose_name=_("enrollment"), on_delete=models.CASCADE, related_name="deliveries"
+        Enrollment, verbose_name=_("enrollment"), on_delete=models.CASCADE, related_name="deliveries",
+        db_index=False,
     )
     step = models.ForeignKey(
         "stepmail.StepEmailPage",
@@ -280,7 +283,7 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     subject = models.CharField(_("subject as sent"), max_length=255, blank=True)
     to_email = models.EmailField(_("sent to"), max_length=254, blank=True)
-    esp_message_id = models.CharField(_("ESP message id"), max_length=255, blank=True, db_index=True)
+    esp_message_id = models.CharField(_("ESP message id"), max_length=255, blank=True)  # indexed in Meta
     esp_status = models.CharField(_("ESP status"), max_length=32, blank=True)
     reason = models.CharField(
         _("reason"), max_length=64, blank=True, help_text=_("Why it was skipped or failed.")
@@ -297,6 +300,7 @@ class Delivery(models.Model):
         on_delete=models.SET_NULL,
         related_name="deliveries",
         help_text=_("Empty: the step's own content (variant A)."),
+        db_index=False,  # indexed in Meta, where it is set
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     created_at = models.DateTimeField(pgettext_lazy("stepmail", "created at"), default=now)
@@ -312,6 +316,12 @@ class Delivery(models.Model):
             models.Index(fields=["status", "due_at"], name="stepmail_delivery_due"),
             # Lease recovery: what has been claimed since when.
             models.Index(fields=["status", "claimed_at"], name="stepmail_delivery_claimed"),
+            # Tracking events find their delivery by the ESP's message id (always compared whole:
+            # no pattern index beside it, as a CharField's db_index would add on PostgreSQL).
+            models.Index(fields=["esp_message_id"], name="stepmail_delivery_esp_id"),
+            # Most deliveries have no A/B variant: only those that have one are indexed.
+            models.Index(fields=["variant"], name="stepmail_delivery_variant",
+                         condition=models.Q(variant__isnull=False)),
         ]
 
     def __str__(self) -> str:
