@@ -505,7 +505,8 @@ class BatchSender:
     def _step_plan(self, step: StepEmailPage, sequence: SequencePage, language: str, variant) -> tuple:
         """What every mail of one step, language and variant of this batch shares: the compiled
         step (or the error compiling it) and the mail's tags."""
-        key = (step.pk, sequence.pk, language, variant.pk if variant is not None else None)
+        # By identity: the batch holds its steps and sequences (and a variant, by pk).
+        key = (id(step), id(sequence), language, variant)
         plan = self._plans.get(key)
         if plan is None:
             compiled = self.compiled_step(step, language, sequence.is_marketing, variant, sequence)
@@ -543,7 +544,7 @@ class BatchSender:
             return _Defer(later)
         # Exits, conditions, staleness, send window, frequency cap (gates.py; batch-loaded).
         obj = self.objects.get((enrollment.object_type_id, enrollment.object_id))
-        decision = self.gate.decide(delivery, sequence, step, obj)
+        decision = self.gate.decide(delivery, sequence, step, obj, enrollment=enrollment, contact=contact)
         if decision is not None:
             if decision.is_delay:
                 return _Delay(decision.until, decision.reason)

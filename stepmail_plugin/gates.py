@@ -175,10 +175,14 @@ class SendGate:
         return opened, clicked
 
     # -- the decision -------------------------------------------------------------------------
-    def decide(self, delivery: Delivery, sequence: Any, step: Any, obj: Any) -> Decision | None:
-        """None to send now, else a :class:`Decision` to skip or wait."""
-        enrollment = delivery.enrollment
-        contact = enrollment.contact
+    def decide(self, delivery: Delivery, sequence: Any, step: Any, obj: Any, *, enrollment: Any = None,
+               contact: Any = None) -> Decision | None:
+        """None to send now, else a :class:`Decision` to skip or wait. ``enrollment`` and
+        ``contact``: the delivery's, when the caller has them at hand."""
+        if enrollment is None:
+            enrollment = delivery.enrollment
+        if contact is None:
+            contact = enrollment.contact
         now = self.now
         is_marketing, priority, stale_after, window, always_open = self._sequence_rules(sequence)
         if is_marketing:
