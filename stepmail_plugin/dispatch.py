@@ -902,7 +902,7 @@ def message_id(delivery: Delivery, domain: str) -> str:
         states = _message_id_keys[secret] = hmac_states(key, hashlib.sha1)
     pk = delivery.pk
     mac = hmac_digest(states, f"{pk}:{delivery.created_at.isoformat()}".encode())
-    return f"<stepmail.{pk}.{mac.hex()[:16]}@{domain}>"
+    return f"<stepmail.{pk}.{mac[:8].hex()}@{domain}>"
 
 
 def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:

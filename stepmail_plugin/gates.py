@@ -263,6 +263,6 @@ class SendGate:
         if found is None or found[0] is not sequence:
             window = SendWindow.for_sequence(sequence)
             found = self._rules[id(sequence)] = (
-                sequence, sequence.is_marketing, sequence.priority, sequence.stale_after, window, window.always_open,
+                sequence, (sequence.is_marketing, sequence.priority, sequence.stale_after, window, window.always_open),
             )
-        return found[1:]
+        return found[1]
