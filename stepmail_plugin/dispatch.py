@@ -19,6 +19,7 @@ Exactly-once rests on the database, not on the task queue:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -35,8 +36,8 @@ from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connections, router, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.crypto import salted_hmac
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
 
 from . import followups, live
 from . import journal as send_journal
@@ -62,7 +63,7 @@ from .rendering.context import recipient_values, shop_name
 from .scheduling import due_at_for
 from .sending import SendOutcome, build_message, open_connection, send
 from .signals import delivery_status_changed
-from .tokens import UNSUBSCRIBE, make_token
+from .tokens import UNSUBSCRIBE, hmac_digest, hmac_states, make_token
 from .tracking.batch import BatchTracking
 
 logger = logging.getLogger(__name__)
@@ -408,6 +409,8 @@ class BatchSender:
         # time.monotonic() after which no more messages are handed over (the rest is released).
         self.deadline = deadline
         self.journal: send_journal.Journal | None = None
+        # Per (step, sequence, language, variant): see _step_plan.
+        self._plans: dict[tuple, tuple] = {}
 
     # -- loading -----------------------------------------------------------------------------
     def load(self, statuses=(DeliveryStatus.CLAIMED,), claimed: list[Delivery] | None = None) -> list[Delivery]:
@@ -556,82 +559,115 @@ class BatchSender:
                 self.compiled[key] = error
         return self.compiled[key]
 
+    def _step_plan(self, step: StepEmailPage, sequence: SequencePage, language: str, variant) -> tuple:
+        """What every mail of one step, language and variant of this batch shares: the compiled
+        step (or the error compiling it) and the mail's tags."""
+        # By identity: the batch holds its steps and sequences (and a variant, by pk).
+        key = (id(step), id(sequence), language, variant)
+        plan = self._plans.get(key)
+        if plan is None:
+            compiled = self.compiled_step(step, language, sequence.is_marketing, variant, sequence)
+            plan = self._plans[key] = (compiled, (f"stepmail-sequence-{sequence.pk}", f"stepmail-step-{step.pk}"))
+        return plan
+
     def prepare(self, delivery: Delivery):
         """A message to send, or an outcome decided without sending."""
         enrollment = delivery.enrollment
         contact = enrollment.contact
-        sequence = self.sequences.get(enrollment.sequence_id)
-        step = self.steps.get(delivery.step_id) if delivery.step_id else None
-        if enrollment.status == EnrollmentStatus.PAUSED:
+        sequence_id = enrollment.sequence_id
+        sequence = self.sequences.get(sequence_id)
+        step_id = delivery.step_id
+        step = self.steps.get(step_id) if step_id else None
+        status = enrollment.status
+        if status == EnrollmentStatus.PAUSED:
             return _Release()  # paused after the claim: keep the step for when it resumes
-        if enrollment.status != EnrollmentStatus.ACTIVE:
-            return _Skip(f"enrollment_{enrollment.status}")
+        if status != EnrollmentStatus.ACTIVE:
+            return _Skip(f"enrollment_{status}")
         if step is None:
             return _Skip("step_deleted")
         if not step.live:
             return _Skip("step_unpublished")
-        reason = self.suppressions.reason(contact, sequence.pk, sequence.is_marketing)
+        is_marketing = sequence.is_marketing
+        reason = self.suppressions.reason(contact, sequence_id, is_marketing)
         if reason:
             return _Skip(str(reason), exit_enrollment=True)
-        if not valid_email(contact.email):
+        email = contact.email
+        if not valid_email(email):
             return SendOutcome(False, permanent=True, reason="invalid_address",
-                               error=f"Invalid address: {contact.email!r}")
+                               error=f"Invalid address: {email!r}")
         variant = self.tracking.variant_for(delivery, step)
         later = self.tracking.send_later(delivery, step, variant)
         if later is not None:  # an A/B timing variant: not yet
             return _Defer(later)
         # Exits, conditions, staleness, send window, frequency cap (gates.py; batch-loaded).
         obj = self.objects.get((enrollment.object_type_id, enrollment.object_id))
-        decision = self.gate.decide(delivery, sequence, step, obj)
+        decision = self.gate.decide(delivery, sequence, step, obj, enrollment=enrollment, contact=contact)
         if decision is not None:
             if decision.is_delay:
                 return _Delay(decision.until, decision.reason)
             return _Skip(decision.reason, exit_enrollment=decision.exit_enrollment)
         language = contact.language or self.default_language
-        compiled = self.compiled_step(step, language, sequence.is_marketing, variant, sequence)
+        compiled, tags = self._step_plan(step, sequence, language, variant)
         if isinstance(compiled, Exception):
             return SendOutcome(False, reason="render_error", error=f"{type(compiled).__name__}: {compiled}")
         delivery_id = delivery.id
         try:
-            values = recipient_values(contact, enrollment, obj, language, shop=self.shop_name)
-            values.update(self.prepared.values_for(delivery))
+            # The contact's language is made active once for the whole mail (merge values and
+            # personalised blocks), and only when it is not already (the usual case in a batch).
+            if translation.get_language() == language:
+                values, mail = self._render(compiled, delivery, delivery_id, enrollment, contact, obj, language,
+                                            is_marketing)
+            else:
+                with translation.override(language):
+                    values, mail = self._render(compiled, delivery, delivery_id, enrollment, contact, obj, language,
+                                                is_marketing)
             headers = {"Message-ID": message_id(delivery, self.domain)}
             if self.reply_to:
                 headers["Reply-To"] = self.reply_to
-            if sequence.is_marketing:
-                token = make_token(UNSUBSCRIBE, {"c": contact.id, "d": delivery_id})
-                url = token.join(self.unsubscribe_url)
-                values["unsubscribe_url"] = url
-                headers["List-Unsubscribe"] = f"<{url}>"
+            if is_marketing:
+                headers["List-Unsubscribe"] = f"<{values['unsubscribe_url']}>"
                 headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-            values.update(self.tracking.recipient_values(delivery, compiled.link_set_id))
-            # Only personalised blocks read the render context: none is made for other steps.
-            recipient_ctx = RenderContext(
-                base_url=self.base_url, language=language, brand=self.brand, recipient=values,
-                # recipient_key: the key prepare_deliveries gave this mail (its delivery's pk), so
-                # each block finds its data without reading it off the delivery again.
-                objects={"trigger": obj, "enrollment": enrollment, "contact": contact, "delivery": delivery,
-                         "batch": self.prepared, "recipient_key": delivery_id},
-            ) if compiled.personalized else None
-            mail = compiled.render(values, recipient_ctx)
         except Exception as error:
             logger.exception("stepmail: delivery %s could not be rendered", delivery_id)
             return SendOutcome(False, reason="render_error", error=f"{type(error).__name__}: {error}")
-        delivery.subject = mail.subject[:255]
-        delivery.to_email = contact.email
+        subject = mail.subject
+        delivery.subject = subject[:255]
+        delivery.to_email = email
         if variant is not None or delivery.variant_id is not None:
             delivery.variant = variant
         return build_message(
-            subject=mail.subject,
+            subject=subject,
             text=mail.text,
             html=mail.html,
             from_email=self.from_email,
-            to=contact.email,
+            to=email,
             headers=headers,
-            tags=[f"stepmail-sequence-{sequence.pk}", f"stepmail-step-{step.pk}"],
+            tags=list(tags),
             metadata={"stepmail_delivery_id": str(delivery_id)},
             connection=self.connection,
         )
+
+    def _render(self, compiled: CompiledStep, delivery: Delivery, delivery_id: int, enrollment: Enrollment,
+                contact: Contact, obj: Any, language: str, is_marketing: bool) -> tuple[dict[str, str], Any]:
+        """One recipient's merge values and mail, with ``language`` active."""
+        values = recipient_values(contact, enrollment, obj, language, shop=self.shop_name, language_active=True)
+        values["web_version_url"] = self.prepared.web_version_url(delivery_id)
+        if is_marketing:
+            values["unsubscribe_url"] = make_token(UNSUBSCRIBE, {"c": contact.id, "d": delivery_id}).join(
+                self.unsubscribe_url
+            )
+        tracking = self.tracking.recipient_values(delivery, compiled.link_set_id)
+        if tracking:
+            values.update(tracking)
+        # Only personalised blocks read the render context: none is made for other steps.
+        recipient_ctx = RenderContext(
+            base_url=self.base_url, language=language, brand=self.brand, recipient=values,
+            # recipient_key: the key prepare_deliveries gave this mail (its delivery's pk), so
+            # each block finds its data without reading it off the delivery again.
+            objects={"trigger": obj, "enrollment": enrollment, "contact": contact, "delivery": delivery,
+                     "batch": self.prepared, "recipient_key": delivery_id},
+        ) if compiled.personalized else None
+        return values, compiled.render(values, recipient_ctx, language_active=True)
 
     # -- the run -----------------------------------------------------------------------------
     def run(self, claimed: list[Delivery] | None = None) -> None:
@@ -908,20 +944,23 @@ class _Delay:
     reason: str
 
 
-_message_id_macs: dict[str, Any] = {}
+#: Per SECRET_KEY: the HMAC states of message_id's key (tokens.hmac_states).
+_message_id_keys: dict[str, tuple[Any, Any]] = {}
 
 
 def message_id(delivery: Delivery, domain: str) -> str:
     """The same Message-ID on every attempt of a delivery (receivers drop duplicates), and a
     different one for every other mail, on this install or any other."""
-    # salted_hmac("stepmail.message-id", …) with its key derived once per SECRET_KEY.
-    base = _message_id_macs.get(settings.SECRET_KEY)
-    if base is None:
-        base = _message_id_macs[settings.SECRET_KEY] = salted_hmac("stepmail.message-id", "")
+    # salted_hmac("stepmail.message-id", …): SHA-1 HMAC keyed with sha1(salt + SECRET_KEY),
+    # the key derived once per SECRET_KEY.
+    secret = settings.SECRET_KEY
+    states = _message_id_keys.get(secret)
+    if states is None:
+        key = hashlib.sha1(b"stepmail.message-id" + force_bytes(secret)).digest()
+        states = _message_id_keys[secret] = hmac_states(key, hashlib.sha1)
     pk = delivery.pk
-    mac = base.copy()
-    mac.update(f"{pk}:{delivery.created_at.isoformat()}".encode())
-    return f"<stepmail.{pk}.{mac.hexdigest()[:16]}@{domain}>"
+    mac = hmac_digest(states, f"{pk}:{delivery.created_at.isoformat()}".encode())
+    return f"<stepmail.{pk}.{mac[:8].hex()}@{domain}>"
 
 
 def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:

@@ -136,7 +136,9 @@ class SendGate:
             ):
                 self.waiting[contact_id].append(priority)
         self._enrollments = enrollments
-        self._stale_after: dict[int, timedelta | None] = {}
+        # Per sequence (by identity, the sequence kept beside it): see _sequence_rules.
+        self._rules: dict[int, tuple] = {}
+        self._triggers: dict[str, Any] = {}
 
     # -- helpers ------------------------------------------------------------------------------
     def _stops_on_purchase(self, enrollment: Any) -> bool:
@@ -173,15 +175,24 @@ class SendGate:
         return opened, clicked
 
     # -- the decision -------------------------------------------------------------------------
-    def decide(self, delivery: Delivery, sequence: Any, step: Any, obj: Any) -> Decision | None:
-        """None to send now, else a :class:`Decision` to skip or wait."""
-        enrollment = delivery.enrollment
-        contact = enrollment.contact
+    def decide(self, delivery: Delivery, sequence: Any, step: Any, obj: Any, *, enrollment: Any = None,
+               contact: Any = None) -> Decision | None:
+        """None to send now, else a :class:`Decision` to skip or wait. ``enrollment`` and
+        ``contact``: the delivery's, when the caller has them at hand."""
+        if enrollment is None:
+            enrollment = delivery.enrollment
+        if contact is None:
+            contact = enrollment.contact
         now = self.now
-        if sequence.is_marketing:
-            self.pending[contact.pk][sequence.priority] -= 1
+        is_marketing, priority, stale_after, window, always_open = self._sequence_rules(sequence)
+        if is_marketing:
+            self.pending[contact.pk][priority] -= 1
 
-        trigger = registry.find(enrollment.trigger)
+        trigger_key = enrollment.trigger
+        try:
+            trigger = self._triggers[trigger_key]
+        except KeyError:
+            trigger = self._triggers[trigger_key] = registry.find(trigger_key)
         if trigger is not None and trigger.exit_reason is not None and enrollment.object_id:
             reason = trigger.exit_reason(obj)
             if reason:
@@ -215,24 +226,23 @@ class SendGate:
             if not met:
                 return Decision("condition_not_met")
 
-        if sequence.pk not in self._stale_after:  # reads the settings: once per sequence
-            self._stale_after[sequence.pk] = sequence.stale_after
-        stale_after = self._stale_after[sequence.pk]
         # The step's own moment matters only to the staleness limit and the frequency cap:
         # worked out only when one of them applies (most mails go out with neither in play).
         moment = due_at_for(enrollment, step) if stale_after is not None or self.caps else None
         if stale_after is not None and now > moment + stale_after:
             return Decision("stale")
 
-        window = SendWindow.for_sequence(sequence)
-        # An always-open window ignores the zone (working it out reads the settings).
-        tz = UTC if window.always_open else zone_for(contact)
         until, reason = now, ""
-        if not window.contains(now, tz):
-            until, reason = window.next_open(now, tz), "send_window"
-        if self.caps and sequence.is_marketing:
-            ahead = sum(n for p, n in self.pending[contact.pk].items() if p > sequence.priority and n > 0)
-            ahead += sum(1 for p in self.waiting.get(contact.pk, ()) if p > sequence.priority)
+        # An always-open window ignores the zone (working it out reads the settings).
+        if always_open:
+            tz = UTC
+        else:
+            tz = zone_for(contact)
+            if not window.contains(now, tz):
+                until, reason = window.next_open(now, tz), "send_window"
+        if self.caps and is_marketing:
+            ahead = sum(n for p, n in self.pending[contact.pk].items() if p > priority and n > 0)
+            ahead += sum(1 for p in self.waiting.get(contact.pk, ()) if p > priority)
             release = cap_release(self.sent[contact.pk] + [now] * ahead, self.caps, until)
             if release > until:
                 if release - moment > self.max_cap_delay:
@@ -242,6 +252,17 @@ class SendGate:
             if stale_after is not None and until > moment + stale_after:
                 return Decision("stale")
             return Decision(reason, until=until)
-        if sequence.is_marketing and self.caps:
+        if is_marketing and self.caps:
             self.sent[contact.pk].append(now)
         return None
+
+    def _sequence_rules(self, sequence: Any) -> tuple[bool, int, timedelta | None, SendWindow, bool]:
+        """Whether ``sequence`` is marketing, its priority, staleness limit (reads the settings),
+        send window and whether that is always open: worked out once per sequence and batch."""
+        found = self._rules.get(id(sequence))
+        if found is None or found[0] is not sequence:
+            window = SendWindow.for_sequence(sequence)
+            found = self._rules[id(sequence)] = (
+                sequence, (sequence.is_marketing, sequence.priority, sequence.stale_after, window, window.always_open),
+            )
+        return found[1]

@@ -19,7 +19,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import formats, timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +27,7 @@ from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.snippets.blocks import SnippetChooserBlock
 
+from ..commerce.orders import catalogue_for, line_media
 from ..editor.choosers import ProductChooserBlock
 from ..rendering.batch import key_from_context
 from ..rendering.links import tracked_url
@@ -88,9 +88,21 @@ def _campaign(ctx: RenderContext, recipient: Any = None) -> str:
 
 
 @lru_cache(maxsize=512)
-def _heading_templates(heading: str) -> tuple[MergeTemplate, MergeTemplate]:
-    """A heading's merge templates: its HTML (the plain text escaped, then merged) and its text."""
-    return MergeTemplate(html_escape(heading), html=True), MergeTemplate(heading, html=False)
+def _heading_templates(heading: str) -> tuple[MergeTemplate, MergeTemplate] | tuple[str, str]:
+    """A heading's merge templates: its HTML (the plain text escaped, then merged) and its text;
+    or, for a heading without merge fields, the (HTML, text) every recipient gets."""
+    html, text = MergeTemplate(html_escape(heading), html=True), MergeTemplate(heading, html=False)
+    if not html.names:
+        return html.render({}), text.render({})
+    return html, text
+
+
+def _escape(text: str) -> str:
+    """``html.escape(text)``; most numbers and dates have nothing to escape, and looking is
+    cheaper than escape()'s five passes."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return html_escape(text)
+    return text
 
 
 # The placeholders of the order summary's own values in its shared rendering.
@@ -132,6 +144,8 @@ class PersonalizedStructBlock(EmailBlockMixin, blocks.StructBlock):
         # Editor text is plain text: escaped first, then merged (merge values are escaped too).
         # The templates are kept per heading: this runs for every mail.
         html, text = _heading_templates(str(heading))
+        if html.__class__ is str:
+            return html, text
         return html.render(ctx.recipient), text.render(ctx.recipient)
 
     def email_context(self, value: Any, ctx: RenderContext) -> dict[str, Any]:
@@ -290,10 +304,9 @@ class OrderSummaryBlock(PersonalizedStructBlock):
         order = self.prepared(value, ctx)
         if order is None or not order.lines:
             return ("order_summary", None), {}
-        from ..commerce.orders import catalogue_for, line_media
-
         batch = ctx.objects["batch"]
-        catalogue = catalogue_for(batch)
+        # Once per batch under a fixed name (catalogue_for builds its key for each call).
+        catalogue = batch.shared("order_summary:catalogue", catalogue_for)
         line_media(batch, order, catalogue=catalogue)
         date = self._date(order, ctx, language=language, recipient=recipient)
         lines = tuple([(line.title, line.quantity, line.line_price, line.variant_id, line.product_id, line.url,
@@ -301,9 +314,9 @@ class OrderSummaryBlock(PersonalizedStructBlock):
         key = ("order_summary", *key, catalogue.serial, order.kind, order.currency,
                lines, order.subtotal, order.discount, order.shipping, order.total, bool(date))
         number = str(order.number)
-        fills[_NUMBER] = (html_escape(number), number)
+        fills[_NUMBER] = (_escape(number), number)
         if date:
-            fills[_DATE] = (html_escape(date), date)
+            fills[_DATE] = (_escape(date), date)
         return key, fills
 
     def _date(self, order, ctx, *, language: str | None = None, recipient: Any = None) -> str:
@@ -325,8 +338,6 @@ class OrderSummaryBlock(PersonalizedStructBlock):
         if order is None or not order.lines:
             context["show"] = False
             return context
-        from ..commerce.orders import line_media
-
         line_media(ctx.objects["batch"], order)
         lines = [
             {
@@ -384,10 +395,23 @@ def _zone(ctx: RenderContext) -> ZoneInfo | None:
 
 def _zone_of(recipient: Any) -> ZoneInfo | None:
     name = getattr(getattr(recipient, "contact", None), "timezone", "") or ""
-    try:
-        return ZoneInfo(name) if name else None
-    except Exception:
+    if not name:
         return None
+    try:
+        return _zones[name]
+    except KeyError:
+        pass
+    try:
+        zone = ZoneInfo(name)
+    except Exception:
+        zone = None
+    if len(_zones) < 1024:  # names come from contacts: a bound, whatever they hold
+        _zones[name] = zone
+    return zone
+
+
+#: Time zones by contact time zone name (None: not a zone), asked for every mail.
+_zones: dict[str, ZoneInfo | None] = {}
 
 
 class VoucherBlock(PersonalizedStructBlock):

@@ -141,13 +141,14 @@ class PreparedBatch:
     def values_for(self, delivery: Any) -> dict[str, str]:
         """Merge values the layout needs per mail: the signed "view in browser" link."""
         pk = None if delivery is None else delivery.pk
-        if pk is None:
-            return {"web_version_url": ""}
+        return {"web_version_url": "" if pk is None else self.web_version_url(pk)}
+
+    def web_version_url(self, delivery_id: int) -> str:
+        """The signed "view in browser" link of the delivery ``delivery_id``."""
         if self._web_version is None:  # reverse() once per batch; the token goes in between
             prefix, _, suffix = reverse("stepmail:web_version", args=["TOKEN"]).rpartition("TOKEN")
             self._web_version = (self.base_url + prefix, suffix)
-        token = make_token(WEB_VERSION, {"d": pk})
-        return {"web_version_url": token.join(self._web_version)}
+        return make_token(WEB_VERSION, {"d": delivery_id}).join(self._web_version)
 
 
 def recipient_from_context(objects: dict[str, Any], key: Hashable) -> Recipient:

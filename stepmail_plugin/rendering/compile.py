@@ -212,7 +212,7 @@ class CompiledStep:
         self._body_plan = body.plan()
         # Every slot empty unless its block fills it (a marker typed into editor text, say).
         self._blank = {**body.literals, **{key: "" for key in (*self.html.slot_keys, *self.text.slot_keys)}}
-        self._slots = tuple((index, block, value, f"h{index}", f"t{index}")
+        self._slots = tuple((index, block, value, f"h{index}", f"t{index}", getattr(block, "fragment", None))
                             for index, (block, value) in enumerate(self.personalized))
         # Personalised blocks are inlined with the layout's own stylesheet.
         self.css = render_to_string("stepmail/mail/styles.css", {"brand": ctx.brand})
@@ -221,8 +221,10 @@ class CompiledStep:
         # where each recipient's own values go (see EmailBlockMixin.fragment).
         self.fragments: dict[tuple, tuple[str, str]] = {}
 
-    def render(self, values: dict[str, str], recipient_ctx: RenderContext | None = None) -> RenderedMail:
-        """The mail for one recipient. ``values`` are plain strings (see rendering.context)."""
+    def render(self, values: dict[str, str], recipient_ctx: RenderContext | None = None, *,
+               language_active: bool = False) -> RenderedMail:
+        """The mail for one recipient. ``values`` are plain strings (see rendering.context).
+        ``language_active``: the caller has made the context's language active."""
         head = _fill(self._head_plan, values, dict(self._head_literals))
         # Header text: a line break from a customer's value must not start a new header.
         subject = _one_line(self._subject(head))
@@ -230,13 +232,13 @@ class CompiledStep:
         filled = _fill(self._body_plan, {**values, "subject": subject, "preheader": preheader}, dict(self._blank))
         if self._slots:
             ctx = recipient_ctx or self.ctx
-            if translation.get_language() == ctx.language:  # the usual case in a batch: no switch
-                for index, block, value, html_key, text_key in self._slots:
-                    filled[html_key], filled[text_key] = self._personalized(index, block, value, ctx)
+            if language_active or translation.get_language() == ctx.language:  # the usual case: no switch
+                for index, block, value, html_key, text_key, fragment in self._slots:
+                    filled[html_key], filled[text_key] = self._personalized(index, block, value, ctx, fragment)
             else:
                 with translation.override(ctx.language):
-                    for index, block, value, html_key, text_key in self._slots:
-                        filled[html_key], filled[text_key] = self._personalized(index, block, value, ctx)
+                    for index, block, value, html_key, text_key, fragment in self._slots:
+                        filled[html_key], filled[text_key] = self._personalized(index, block, value, ctx, fragment)
         return RenderedMail(
             subject=subject,
             preheader=preheader,
@@ -244,9 +246,9 @@ class CompiledStep:
             text=self.text.join(filled),
         )
 
-    def _personalized(self, index: int, block: Any, value: Any, ctx: RenderContext) -> tuple[str, str]:
-        """(HTML, text) of one personalised block for one recipient."""
-        fragment = getattr(block, "fragment", None)
+    def _personalized(self, index: int, block: Any, value: Any, ctx: RenderContext,
+                      fragment: Callable | None) -> tuple[str, str]:
+        """(HTML, text) of one personalised block for one recipient (``fragment``: the block's)."""
         found = fragment(value, ctx) if fragment is not None else None
         if found is None:
             return inline_fragment(block.render_email(value, ctx), self.css), block.render_text(value, ctx)

@@ -27,16 +27,21 @@ def shop_name() -> str:
 
 
 def full_name(first: str, last: str, language: str) -> str:
-    # Japanese puts the family name first (山田 花子).
-    parts = (last, first) if language.startswith("ja") else (first, last)
-    return " ".join(p for p in parts if p)
+    """Both names, the family name first in Japanese (山田 花子); either one alone if the other
+    is empty."""
+    if language.startswith("ja"):
+        first, last = last, first
+    if first and last:
+        return f"{first} {last}"
+    return first or last or ""
 
 
 def recipient_values(contact: Any, enrollment: Any, obj: Any, language: str, *,
-                     shop: str | None = None) -> dict[str, str]:
+                     shop: str | None = None, language_active: bool = False) -> dict[str, str]:
     """The merge values for one recipient. Only names in the allow-list are ever filled.
 
     ``shop``: the shop's name when the caller has read it (once for many mails).
+    ``language_active``: the caller has made ``language`` active (Django is not asked again).
     """
     first, last = contact.first_name, contact.last_name
     values: dict[str, Any] = {
@@ -49,7 +54,7 @@ def recipient_values(contact: Any, enrollment: Any, obj: Any, language: str, *,
     if obj is not None:
         provider = _provider(obj.__class__)
         if provider is not None:
-            if translation.get_language() == language:  # the usual case in a batch: no switch
+            if language_active or translation.get_language() == language:  # the usual case: no switch
                 values.update(provider(obj, language))
             else:
                 with translation.override(language):
