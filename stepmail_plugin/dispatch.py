@@ -19,7 +19,6 @@ Exactly-once rests on the database, not on the task queue:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -37,7 +36,7 @@ from django.db import InterfaceError, OperationalError, connections, router, tra
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.encoding import force_bytes
+from django.utils.crypto import salted_hmac
 
 from . import followups, live
 from . import journal as send_journal
@@ -63,7 +62,7 @@ from .rendering.context import recipient_values, shop_name
 from .scheduling import due_at_for
 from .sending import SendOutcome, build_message, open_connection, send
 from .signals import delivery_status_changed
-from .tokens import UNSUBSCRIBE, hmac_digest, hmac_states, make_token
+from .tokens import UNSUBSCRIBE, make_token
 from .tracking.batch import BatchTracking
 
 logger = logging.getLogger(__name__)
@@ -944,23 +943,22 @@ class _Delay:
     reason: str
 
 
-#: Per SECRET_KEY: the HMAC states of message_id's key (tokens.hmac_states).
-_message_id_keys: dict[str, tuple[Any, Any]] = {}
+#: Per SECRET_KEY: message_id's keyed HMAC object, copied for each mail.
+_message_id_macs: dict[str, Any] = {}
 
 
 def message_id(delivery: Delivery, domain: str) -> str:
     """The same Message-ID on every attempt of a delivery (receivers drop duplicates), and a
     different one for every other mail, on this install or any other."""
-    # salted_hmac("stepmail.message-id", …): SHA-1 HMAC keyed with sha1(salt + SECRET_KEY),
-    # the key derived once per SECRET_KEY.
+    # salted_hmac("stepmail.message-id", …) with its key derived once per SECRET_KEY.
     secret = settings.SECRET_KEY
-    states = _message_id_keys.get(secret)
-    if states is None:
-        key = hashlib.sha1(b"stepmail.message-id" + force_bytes(secret)).digest()
-        states = _message_id_keys[secret] = hmac_states(key, hashlib.sha1)
+    base = _message_id_macs.get(secret)
+    if base is None:
+        base = _message_id_macs[secret] = salted_hmac("stepmail.message-id", "")
     pk = delivery.pk
-    mac = hmac_digest(states, f"{pk}:{delivery.created_at.isoformat()}".encode())
-    return f"<stepmail.{pk}.{mac[:8].hex()}@{domain}>"
+    mac = base.copy()
+    mac.update(f"{pk}:{delivery.created_at.isoformat()}".encode())
+    return f"<stepmail.{pk}.{mac.digest()[:8].hex()}@{domain}>"
 
 
 def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:

@@ -9,6 +9,7 @@ not alterable without ``SECRET_KEY``, and a timestamp, so each purpose can expir
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import time
 from binascii import b2a_base64
@@ -30,14 +31,11 @@ SURVEY = "survey"
 _DEFAULT_AGE = object()
 
 
-#: Per salt and secret: SHA-256 states that have taken in HMAC's inner and outer padded keys
-#: (see :func:`make_token`).
-_macs: dict[tuple[str, str], tuple[Any, Any]] = {}
+#: Per salt and secret: an HMAC-SHA256 object keyed with the key Django's Signer derives, copied
+#: for each token (see :func:`make_token`).
+_macs: dict[tuple[str, str], Any] = {}
 #: The current second and its base62 timestamp, as bytes (a mail's tokens are made within one).
 _stamp: list[Any] = [None, b""]
-#: HMAC's inner and outer padding, as translation tables (each key byte XOR 0x36 or 0x5C).
-_IPAD = bytes(x ^ 0x36 for x in range(256))
-_OPAD = bytes(x ^ 0x5C for x in range(256))
 #: ``urlsafe_b64encode`` is ``b64encode`` and this translation; called directly, in C.
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
@@ -61,32 +59,12 @@ def _payload(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode("latin-1")
 
 
-def hmac_states(key: bytes, hasher: Any = hashlib.sha256) -> tuple[Any, Any]:
-    """HMAC with ``key`` (RFC 2104) as two hash states that have taken in the inner and outer
-    padded key: :func:`hmac_digest` with them equals ``hmac.new(key, message, hasher).digest()``
-    and costs two state copies, not a new ``hmac`` object, per message."""
-    block = hasher().block_size
-    if len(key) > block:
-        key = hasher(key).digest()
-    key = key.ljust(block, b"\0")
-    return hasher(key.translate(_IPAD)), hasher(key.translate(_OPAD))
-
-
-def hmac_digest(states: tuple[Any, Any], message: bytes) -> bytes:
-    """The HMAC of ``message`` with the key of ``states`` (see :func:`hmac_states`)."""
-    inner = states[0].copy()
-    inner.update(message)
-    outer = states[1].copy()
-    outer.update(inner.digest())
-    return outer.digest()
-
-
-def _keyed(purpose: str, secret: str) -> tuple[Any, Any]:
-    """HMAC-SHA256 with the key Django's Signer derives for ``stepmail.<purpose>``."""
+def _keyed(purpose: str, secret: str) -> Any:
+    """HMAC-SHA256 keyed with the key Django's Signer derives for ``stepmail.<purpose>``."""
     # django.utils.crypto.salted_hmac(salt + "signer", …, algorithm="sha256"), as Signer does.
     salt = f"stepmail.{purpose}"
     key = hashlib.sha256(force_bytes(salt + "signer") + force_bytes(secret)).digest()
-    found = _macs[(purpose, secret)] = hmac_states(key)
+    found = _macs[(purpose, secret)] = hmac.new(key, digestmod=hashlib.sha256)
     return found
 
 
@@ -105,7 +83,9 @@ def make_token(purpose: str, payload: Any) -> str:
     if _stamp[0] != now:
         _stamp[:] = [now, signing.b62_encode(now).encode()]
     value = b"%s:%s" % (_b64(_payload(payload)), _stamp[1])
-    return (value + b":" + _b64(hmac_digest(keyed, value))).decode()
+    mac = keyed.copy()
+    mac.update(value)
+    return (value + b":" + _b64(mac.digest())).decode()
 
 
 def max_age_for(purpose: str) -> float | None:
