@@ -361,7 +361,10 @@ def _write(rows, deliveries, also, alias, new_contact=None) -> dict[int, int]:
         _insert_also(also)
         return inserted
     # PostgreSQL: one data-modifying WITH query; deliveries are inserted only for the enrollments
-    # the first INSERT returns (those it did not skip).
+    # the first INSERT returns (those it did not skip). Rows that cannot conflict are inserted
+    # without ON CONFLICT (which costs the server a probe of every unique index and a speculative
+    # insertion per row): the enrollments of a contact the statement itself inserts, and the
+    # first deliveries of enrollments it inserts (one per enrollment).
     parts, params = [], []
     if new_contact is not None:
         contact_sql, contact_params = insert_statement(
@@ -372,7 +375,7 @@ def _write(rows, deliveries, also, alias, new_contact=None) -> dict[int, int]:
         parts.append(f"c AS ({contact_sql})")
         params += contact_params
     sql, enrollment_params = insert_statement(
-        Enrollment, rows, connection, ignore_conflicts=True, returning=("pk", "sequence_id"),
+        Enrollment, rows, connection, ignore_conflicts=new_contact is None, returning=("pk", "sequence_id"),
         join=("contact_id", "c", "id", None) if new_contact is not None else None,
     )
     parts.append(f"e AS ({sql})")
@@ -380,7 +383,7 @@ def _write(rows, deliveries, also, alias, new_contact=None) -> dict[int, int]:
     tail = []
     if deliveries:
         delivery_sql, delivery_params = insert_statement(
-            Delivery, deliveries, connection, ignore_conflicts=True, join=("enrollment_id", "e", "id", "sequence_id")
+            Delivery, deliveries, connection, join=("enrollment_id", "e", "id", "sequence_id")
         )
         parts.append(f"d AS ({delivery_sql})")
         tail += delivery_params
