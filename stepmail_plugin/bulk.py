@@ -341,7 +341,8 @@ class _Table:
         self.kinds = []
         for field in self.fields:
             target = field
-            while target is not None and target.is_relation:  # a key to a key (a page's page_ptr): its type
+            # A key to a key (a page's page_ptr) has the type of the last one.
+            while target is not None and target.is_relation:
                 target = getattr(target, "target_field", None)
             self.kinds.append(_PASS_THROUGH.get(target.get_internal_type(), ()) if target is not None else ())
 
@@ -356,7 +357,9 @@ class _Table:
         """The rows' values in database form, column by column (missing values: the defaults).
         A value repeated in a column is prepared once."""
         count = len(rows)
-        return [values if how == _VARYING else [values] * count for how, values in self.values_of(rows, connection)]
+        return [
+            values if how == _VARYING else [values] * count for how, values in self.values_of(rows, connection)
+        ]
 
     def values_of(self, rows: Sequence[Mapping[str, Any]], connection: Any) -> list[tuple[str, Any]]:
         """The rows' values in database form, per column ``(how, values)``: ``_VARYING`` and a
@@ -370,7 +373,8 @@ class _Table:
         given = keys if uniform else set().union(*rows)
         stamp: Any = None
         result: list[tuple[str, Any]] = []
-        for field, attname, (how, default, python), kinds in zip(self.fields, self.attnames, self.defaults, self.kinds):
+        columns = zip(self.fields, self.attnames, self.defaults, self.kinds)
+        for field, attname, (how, default, python), kinds in columns:
             if attname not in given:
                 if how == _FIXED:
                     result.append((_DEFAULT, default))
@@ -394,7 +398,9 @@ class _Table:
                     column.append(value)
             first = column[0]
             if count == 1 or column.count(first) == count:  # one value for every row: prepared once
-                if how == _FIXED and (first is python or (first.__class__ is python.__class__ and first == python)):
+                if how == _FIXED and (
+                    first is python or (first.__class__ is python.__class__ and first == python)
+                ):
                     result.append((_DEFAULT, default))
                 elif first.__class__ in kinds:
                     result.append((_SHARED, first))
@@ -414,12 +420,14 @@ class _Table:
                 try:
                     prepared.append(memo[value])
                 except KeyError:
-                    prepared.append(memo.setdefault(value, field.get_db_prep_save(value, connection)))
+                    memo[value] = field.get_db_prep_save(value, connection)
+                    prepared.append(memo[value])
                 except TypeError:
                     try:
                         prepared.append(by_id[id(value)])
                     except KeyError:
-                        prepared.append(by_id.setdefault(id(value), field.get_db_prep_save(value, connection)))
+                        by_id[id(value)] = field.get_db_prep_save(value, connection)
+                        prepared.append(by_id[id(value)])
             result.append((_VARYING, prepared))
         return result
 
@@ -434,7 +442,8 @@ class _Table:
             pass
         how, default, _ = self.defaults[index]
         text = None
-        if how == _FIXED and (default is None or type(default) in (bool, int) or isinstance(default, str)):
+        plain = default is None or type(default) in (bool, int) or isinstance(default, str)
+        if how == _FIXED and plain:
             # str.__str__ gives a plain str of a str subclass (a TextChoices member).
             value = str.__str__(default) if isinstance(default, str) else default
             text = connection.ops.compose_sql("%s", [value]).replace("%", "%%")
@@ -484,7 +493,8 @@ def insert_statement(
         count = len(rows)
         columns = [column if how == _VARYING else [column] * count for how, column in values]
         placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        sql = _insert_sql(table, connection, ignore_conflicts, returning, f"VALUES {', '.join([placeholders] * count)}")
+        values_sql = f"VALUES {', '.join([placeholders] * count)}"
+        sql = _insert_sql(table, connection, ignore_conflicts, returning, values_sql)
         return sql, [value for row in zip(*columns) for value in row]
     # PostgreSQL: INSERT … SELECT … FROM unnest(…). A column every row leaves at its fixed default
     # is written into the SQL, a value shared by every row is passed once, the others as one
@@ -516,7 +526,8 @@ def insert_statement(
     except KeyError:
         if len(table.statements) >= 256:  # shapes come from a few call sites; a bound all the same
             table.statements.clear()
-        sql = table.statements[key] = _unnest_insert_sql(table, connection, shape, ignore_conflicts, returning, join)
+        sql = _unnest_insert_sql(table, connection, shape, ignore_conflicts, returning, join)
+        table.statements[key] = sql
     return sql, params + arrays
 
 
