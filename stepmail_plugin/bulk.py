@@ -312,6 +312,8 @@ def insert_ignoring_conflicts(
 # once per process, model and database.
 
 _STAMP, _FIXED, _CALL = "stamp", "fixed", "call"
+# How a column's values are given (_Table.values_of).
+_VARYING, _SHARED, _DEFAULT = "varying", "shared", "default"
 
 
 class _Table:
@@ -338,9 +340,15 @@ class _Table:
             else:
                 value = field.get_default()
                 self.defaults.append((_FIXED, field.get_db_prep_save(value, connection), value))
+        self._literals: dict[int, str | None] = {}
+        # SQL text of the statements made so far (PostgreSQL), by how each column is given.
+        self.statements: dict[tuple[Any, ...], str] = {}
         self.kinds = []
         for field in self.fields:
-            target = getattr(field, "target_field", None) if field.is_relation else field
+            target = field
+            # A key to a key (a page's page_ptr) has the type of the last one.
+            while target is not None and target.is_relation:
+                target = getattr(target, "target_field", None)
             self.kinds.append(_PASS_THROUGH.get(target.get_internal_type(), ()) if target is not None else ())
 
     def python_defaults(self, now: Any) -> dict[str, Any]:
@@ -353,48 +361,100 @@ class _Table:
     def prepared_columns(self, rows: Sequence[Mapping[str, Any]], connection: Any) -> list[list[Any]]:
         """The rows' values in database form, column by column (missing values: the defaults).
         A value repeated in a column is prepared once."""
-        given = set().union(*rows)
+        count = len(rows)
+        return [
+            values if how == _VARYING else [values] * count for how, values in self.values_of(rows, connection)
+        ]
+
+    def values_of(self, rows: Sequence[Mapping[str, Any]], connection: Any) -> list[tuple[str, Any]]:
+        """The rows' values in database form, per column ``(how, values)``: ``_VARYING`` and a
+        list of one value per row, or, when every row has the same value, ``_SHARED`` and that
+        value, prepared once — ``_DEFAULT`` when it is the field's fixed default (which
+        :meth:`literal` can write into the SQL instead)."""
+        count = len(rows)
+        keys = rows[0].keys()
+        # Usually every row has the same fields: a column is then read with one comprehension.
+        uniform = all(row.keys() == keys for row in rows)
+        given = keys if uniform else set().union(*rows)
         stamp: Any = None
-        columns = []
-        for field, attname, (how, default, _), kinds in zip(self.fields, self.attnames, self.defaults, self.kinds):
+        result: list[tuple[str, Any]] = []
+        columns = zip(self.fields, self.attnames, self.defaults, self.kinds)
+        for field, attname, (how, default, python), kinds in columns:
             if attname not in given:
                 if how == _FIXED:
-                    columns.append([default] * len(rows))
+                    result.append((_DEFAULT, default))
                     continue
                 if how == _STAMP:
-                    if stamp is None:
-                        stamp = timezone.now()
-                    columns.append([field.get_db_prep_save(stamp, connection)] * len(rows))
+                    stamp = stamp or timezone.now()
+                    result.append((_SHARED, field.get_db_prep_save(stamp, connection)))
                     continue
-            column = []
+                column = [default() for _ in rows]
+            elif uniform:
+                column = [row[attname] for row in rows]
+            else:
+                column = []
+                for row in rows:
+                    value = row.get(attname, _MISSING)
+                    if value is _MISSING:
+                        if how == _STAMP:
+                            value = stamp = stamp or timezone.now()
+                        else:
+                            value = default() if how == _CALL else python
+                    column.append(value)
+            first = column[0]
+            if count == 1 or column.count(first) == count:  # one value for every row: prepared once
+                if how == _FIXED and (
+                    first is python or (first.__class__ is python.__class__ and first == python)
+                ):
+                    result.append((_DEFAULT, default))
+                elif first.__class__ in kinds:
+                    result.append((_SHARED, first))
+                else:
+                    result.append((_SHARED, field.get_db_prep_save(first, connection)))
+                continue
+            if kinds and all(value.__class__ in kinds for value in column):
+                result.append((_VARYING, column))
+                continue
+            prepared = []
             memo: dict[Any, Any] = {}
             by_id: dict[int, Any] = {}  # unhashable values (a dict for a JSON field), by identity
-            for row in rows:
-                value = row.get(attname, _MISSING)
-                if value is _MISSING:
-                    if how == _FIXED:
-                        column.append(default)
-                        continue
-                    if how == _STAMP:
-                        stamp = stamp or timezone.now()
-                        value = stamp
-                    else:
-                        value = default()
+            for value in column:
                 if value.__class__ in kinds:
-                    column.append(value)
+                    prepared.append(value)
                     continue
                 try:
-                    prepared = memo[value]
+                    prepared.append(memo[value])
                 except KeyError:
-                    prepared = memo[value] = field.get_db_prep_save(value, connection)
+                    memo[value] = field.get_db_prep_save(value, connection)
+                    prepared.append(memo[value])
                 except TypeError:
                     try:
-                        prepared = by_id[id(value)]
+                        prepared.append(by_id[id(value)])
                     except KeyError:
-                        prepared = by_id[id(value)] = field.get_db_prep_save(value, connection)
-                column.append(prepared)
-            columns.append(column)
-        return columns
+                        by_id[id(value)] = field.get_db_prep_save(value, connection)
+                        prepared.append(by_id[id(value)])
+            result.append((_VARYING, prepared))
+        return result
+
+    def literal(self, index: int, connection: Any) -> str | None:
+        """PostgreSQL: the fixed default of field ``index`` as SQL (e.g. ``''::varchar(150)``),
+        or None when it is not a plain value. A column every row leaves at its default then costs
+        no parameter: psycopg caches how it parses a statement only up to 50 parameters, and
+        renders each one into the SQL text in Python at every call."""
+        try:
+            return self._literals[index]
+        except KeyError:
+            pass
+        how, default, _ = self.defaults[index]
+        text = None
+        plain = default is None or type(default) in (bool, int) or isinstance(default, str)
+        if how == _FIXED and plain:
+            # str.__str__ gives a plain str of a str subclass (a TextChoices member).
+            value = str.__str__(default) if isinstance(default, str) else default
+            text = connection.ops.compose_sql("%s", [value]).replace("%", "%%")
+            text = f"{text}::{self.db_types[index]}"
+        self._literals[index] = text
+        return text
 
 
 _MISSING = object()
@@ -431,53 +491,96 @@ def insert_statement(
     inserted).
     """
     table = _table(model, connection)
-    ops = connection.ops
-    quote = ops.quote_name
-    columns = table.prepared_columns(rows, connection)
-    insert = (
-        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE if ignore_conflicts else None)} "
-        f"{table.table} ({', '.join(table.columns)})"
-    )
-    suffix = ""
-    if ignore_conflicts:
-        conflict = ops.on_conflict_suffix_sql(table.fields, OnConflict.IGNORE, None, None)
-        suffix = f" {conflict}" if conflict else ""
-    if returning:
-        names = [table.pk.column if name == "pk" else model._meta.get_field(name).column for name in returning]
-        suffix += f" RETURNING {', '.join(quote(name) for name in names)}"
+    values = table.values_of(rows, connection)
     if connection.vendor != "postgresql":
         if join is not None:  # pragma: no cover - a programming error
             raise ValueError("join is for PostgreSQL's WITH queries")
+        count = len(rows)
+        columns = [column if how == _VARYING else [column] * count for how, column in values]
         placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        params = [value for row in zip(*columns) for value in row]
-        return f"{insert} VALUES {', '.join([placeholders] * len(rows))}{suffix}", params
-    # PostgreSQL: SELECT … FROM unnest(…): a value shared by every row is passed once, the others
-    # as one array per column (the first always, so the rows are counted), so the SQL text does
-    # not grow with the rows and psycopg renders few parameters.
+        values_sql = f"VALUES {', '.join([placeholders] * count)}"
+        sql = _insert_sql(table, connection, ignore_conflicts, returning, values_sql)
+        return sql, [value for row in zip(*columns) for value in row]
+    # PostgreSQL: INSERT … SELECT … FROM unnest(…). A column every row leaves at its fixed default
+    # is written into the SQL, a value shared by every row is passed once, the others as one
+    # array per column (at least one, so the rows are counted): the SQL text does not grow with
+    # the rows, psycopg renders few parameters, and the text is made once per shape and process.
     joined = table.attnames.index(join[0]) if join is not None else -1
-    select, arrays, aliases, params, array_params = [], [], [], [], []
-    for n, (column, db_type) in enumerate(zip(columns, table.db_types)):
-        first = column[0]
-        if n == joined and join[3] is None:  # from the WITH query's single row
-            select.append("")
+    single = joined if join is not None and join[3] is None else -1  # from the WITH query's one row
+    shape, params, arrays = [], [], []
+    counted = False
+    for n, (how, column) in enumerate(values):
+        if n == single:
+            shape.append(None)
             continue
-        if n and n != joined and all(value is first or value == first for value in column):
+        if n == joined or not counted:  # an array: the join matches on it, or it counts the rows
+            counted = True
+            if how != _VARYING:
+                column = [column] * len(rows)
+            how = _VARYING
+        elif how == _DEFAULT and table.literal(n, connection) is None:
+            how = _SHARED
+        shape.append(how)
+        if how == _SHARED:
+            params.append(column)
+        elif how == _VARYING:
+            arrays.append(column)
+    key = (tuple(shape), ignore_conflicts, tuple(returning), join)
+    try:
+        sql = table.statements[key]
+    except KeyError:
+        if len(table.statements) >= 256:  # shapes come from a few call sites; a bound all the same
+            table.statements.clear()
+        sql = _unnest_insert_sql(table, connection, shape, ignore_conflicts, returning, join)
+        table.statements[key] = sql
+    return sql, params + arrays
+
+
+def _insert_sql(table: _Table, connection: Any, ignore_conflicts: bool, returning: Sequence[str], source: str) -> str:
+    """``INSERT INTO table (columns) {source}`` with the conflict and ``RETURNING`` clauses."""
+    ops = connection.ops
+    quote = ops.quote_name
+    sql = (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE if ignore_conflicts else None)} "
+        f"{table.table} ({', '.join(table.columns)}) {source}"
+    )
+    if ignore_conflicts:
+        conflict = ops.on_conflict_suffix_sql(table.fields, OnConflict.IGNORE, None, None)
+        sql += f" {conflict}" if conflict else ""
+    if returning:
+        names = [table.pk.column if name == "pk" else table.model._meta.get_field(name).column for name in returning]
+        sql += f" RETURNING {', '.join(quote(name) for name in names)}"
+    return sql
+
+
+def _unnest_insert_sql(table: _Table, connection: Any, shape: Sequence[str | None], ignore_conflicts: bool,
+                       returning: Sequence[str], join: tuple[str, str, str, str] | None) -> str:
+    """The SQL of :func:`insert_statement` on PostgreSQL for columns given as ``shape`` says
+    (None: the column joined to the ``WITH`` query's single row); parameters: the shared values,
+    then the arrays, in column order."""
+    quote = connection.ops.quote_name
+    select, shared, arrays, aliases = [], [], [], []
+    for n, (how, db_type) in enumerate(zip(shape, table.db_types)):
+        if how is None:
+            select.append("")
+        elif how == _DEFAULT:
+            select.append(table.literal(n, connection))
+        elif how == _SHARED:
             select.append(f"%s::{db_type}")
-            params.append(first)
         else:
             select.append(f"u.c{n}")
             arrays.append(f"%s::{db_type}[]")
             aliases.append(f"c{n}")
-            array_params.append(column)
     source = f"unnest({', '.join(arrays)}) AS u({', '.join(aliases)})"
     if join is not None:
         attname, cte, value, match = join
+        joined = table.attnames.index(attname)
         select[joined] = f"j.{quote(value)}"
         if match is None:
             source += f" CROSS JOIN {cte} j"
         else:
             source += f" JOIN {cte} j ON j.{quote(match)} = u.c{joined}"
-    return f"{insert} SELECT {', '.join(select)} FROM {source}{suffix}", params + array_params
+    return _insert_sql(table, connection, ignore_conflicts, returning, f"SELECT {', '.join(select)} FROM {source}")
 
 
 def insert_rows(
@@ -508,6 +611,9 @@ def instances(model: type[Model], rows: Sequence[Mapping[str, Any]], *, using: s
     from django.db.models.base import ModelState
 
     table = _table(model, connections[using])
+    defaults = table.python_defaults(now)
+    # Defaults made by a callable (a dict…) are made again for each row that lacks the value.
+    fresh = [(attname, default) for attname, (how, default, _) in zip(table.attnames, table.defaults) if how == _CALL]
     made = []
     for values in rows:
         obj = model.__new__(model)
@@ -515,8 +621,12 @@ def instances(model: type[Model], rows: Sequence[Mapping[str, Any]], *, using: s
         state.adding, state.db = False, using
         if related:
             state.fields_cache = {name: value(values) if callable(value) else value for name, value in related.items()}
-        obj.__dict__.update(table.python_defaults(now))
-        obj.__dict__.update(values)
+        attributes = obj.__dict__
+        attributes.update(defaults)
+        for attname, default in fresh:
+            if attname not in values:
+                attributes[attname] = default()
+        attributes.update(values)
         obj._state = state
         made.append(obj)
     return made

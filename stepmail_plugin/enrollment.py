@@ -6,6 +6,7 @@ the trigger.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -76,20 +77,47 @@ def contact_for(person: Person | Contact, *, consent_source: str = "") -> Contac
 def _lookup(email: str) -> tuple[Contact | None, list[tuple[str, int | None, str]]]:
     """The contact of ``email`` and the address's suppressions, in one query (checkout pays for
     each round trip to the database)."""
-    connection = connections[router.db_for_read(Contact)]
-    quote = connection.ops.quote_name
-    contact_table, suppression_table = quote(Contact._meta.db_table), quote(Suppression._meta.db_table)
-    columns = ", ".join(f"c.{quote(f.column)}" for f in Contact._meta.concrete_fields)
-    email_column = quote(Contact._meta.get_field("email").column)
-    rows = list(Contact.objects.raw(
-        f"SELECT {columns}, s.{quote('sequence_id')} AS stepmail_sequence_id, s.{quote('reason')} AS stepmail_reason "
-        f"FROM (SELECT %s AS email) q LEFT JOIN {contact_table} c ON c.{email_column} = q.email "
-        f"LEFT JOIN {suppression_table} s ON s.{quote(Suppression._meta.get_field('email').column)} = q.email",
-        [email],
-    ))
-    contact = rows[0] if rows and rows[0].pk is not None else None
-    suppressions = [(email, row.stepmail_sequence_id, row.stepmail_reason) for row in rows if row.stepmail_reason]
+    alias = router.db_for_read(Contact)
+    connection = connections[alias]
+    sql, attnames, converted = _lookup_plan(alias)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [email])
+        rows = cursor.fetchall()
+    contact = None
+    if rows and rows[0][0] is not None:
+        values = list(rows[0][: len(attnames)])
+        for index, expression in converted:
+            for function in connection.ops.get_db_converters(expression) + expression.get_db_converters(connection):
+                values[index] = function(values[index], expression, connection)
+        contact = Contact.from_db(alias, attnames, values)
+    suppressions = [(email, row[-2], row[-1]) for row in rows if row[-1]]
     return contact, suppressions
+
+
+@functools.cache
+def _lookup_plan(alias: str) -> tuple[str, list[str], list[tuple[int, Any]]]:
+    """The lookup's SQL, the contact's fields (attnames) it reads and those whose values the
+    database's converters change (e.g. SQLite's text timestamps; none on PostgreSQL), with their
+    column expressions — worked out once per database: a RawQuerySet's compiler and column
+    mapping cost more than the query."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    opts = Contact._meta
+    fields = opts.concrete_fields
+    columns = ", ".join(f"c.{quote(f.column)}" for f in fields)
+    email_column = quote(opts.get_field("email").column)
+    sql = (
+        f"SELECT {columns}, s.{quote(Suppression._meta.get_field('sequence').column)}, "
+        f"s.{quote(Suppression._meta.get_field('reason').column)} "
+        f"FROM (SELECT %s AS email) q LEFT JOIN {quote(opts.db_table)} c ON c.{email_column} = q.email "
+        f"LEFT JOIN {quote(Suppression._meta.db_table)} s ON s.{quote(Suppression._meta.get_field('email').column)} = q.email"
+    )
+    converted = []
+    for index, field in enumerate(fields):
+        expression = field.get_col(opts.db_table)
+        if connection.ops.get_db_converters(expression) + expression.get_db_converters(connection):
+            converted.append((index, expression))
+    return sql, [f.attname for f in fields], converted
 
 
 def contact_and_suppressions(
@@ -147,8 +175,8 @@ def contact_and_suppressions(
 
 
 def live_sequences(trigger_key: str) -> tuple[list[SequencePage], dict[int, StepEmailPage]]:
-    """Published sequences for a trigger, with the first step of each (two queries, or none when
-    cached: see ``live``)."""
+    """Published sequences for a trigger that have a step, with the first step of each (two
+    queries, or none when cached: see ``live``)."""
     return live.cached(trigger_key, _load_live_sequences)
 
 
@@ -168,7 +196,8 @@ def _load_live_sequences(trigger_key: str) -> tuple[list[SequencePage], dict[int
         parent = by_path.get(step.path[:-steplen])
         if parent is not None and parent.pk not in first_steps:
             first_steps[parent.pk] = step
-    return sequences, first_steps
+    # A sequence without a step has nothing to send: nobody enters it.
+    return [s for s in sequences if s.pk in first_steps], first_steps
 
 
 def may_enroll(sequence: SequencePage, contact: Contact, trigger: Trigger) -> bool:
@@ -206,7 +235,6 @@ def enroll(
     if purchase_relationship and not trigger.implies_consent:
         trigger = replace(trigger, implies_consent=True)
     sequences, first_steps = live_sequences(trigger.key)
-    sequences = [s for s in sequences if s.pk in first_steps]
     if not sequences:
         _insert_also(also)
         return []
@@ -333,7 +361,10 @@ def _write(rows, deliveries, also, alias, new_contact=None) -> dict[int, int]:
         _insert_also(also)
         return inserted
     # PostgreSQL: one data-modifying WITH query; deliveries are inserted only for the enrollments
-    # the first INSERT returns (those it did not skip).
+    # the first INSERT returns (those it did not skip). Rows that cannot conflict are inserted
+    # without ON CONFLICT (which costs the server a probe of every unique index and a speculative
+    # insertion per row): the enrollments of a contact the statement itself inserts, and the
+    # first deliveries of enrollments it inserts (one per enrollment).
     parts, params = [], []
     if new_contact is not None:
         contact_sql, contact_params = insert_statement(
@@ -344,7 +375,7 @@ def _write(rows, deliveries, also, alias, new_contact=None) -> dict[int, int]:
         parts.append(f"c AS ({contact_sql})")
         params += contact_params
     sql, enrollment_params = insert_statement(
-        Enrollment, rows, connection, ignore_conflicts=True, returning=("pk", "sequence_id"),
+        Enrollment, rows, connection, ignore_conflicts=new_contact is None, returning=("pk", "sequence_id"),
         join=("contact_id", "c", "id", None) if new_contact is not None else None,
     )
     parts.append(f"e AS ({sql})")
@@ -352,7 +383,7 @@ def _write(rows, deliveries, also, alias, new_contact=None) -> dict[int, int]:
     tail = []
     if deliveries:
         delivery_sql, delivery_params = insert_statement(
-            Delivery, deliveries, connection, ignore_conflicts=True, join=("enrollment_id", "e", "id", "sequence_id")
+            Delivery, deliveries, connection, join=("enrollment_id", "e", "id", "sequence_id")
         )
         parts.append(f"d AS ({delivery_sql})")
         tail += delivery_params

@@ -37,15 +37,16 @@ class RuleLists:
     exit_products: set[int] = field(default_factory=set)
 
 
-def rule_lists_of(sequences: list[SequencePage]) -> dict[int, RuleLists]:
-    """The targeting lists of ``sequences``, kept on the sequence objects: enrollment reuses the
-    cached live sequences (``live.py``), so the lists are loaded once per cache generation."""
+def rule_lists_of(sequences: list[SequencePage]) -> list[RuleLists]:
+    """The targeting lists of ``sequences``, in their order, kept on the sequence objects:
+    enrollment reuses the cached live sequences (``live.py``), so the lists are loaded once per
+    cache generation."""
     missing = [s for s in sequences if getattr(s, "_stepmail_rule_lists", None) is None]
     if missing:
         loaded = load_rule_lists([s.pk for s in missing])
         for sequence in missing:
             sequence._stepmail_rule_lists = loaded[sequence.pk]
-    return {s.pk: s._stepmail_rule_lists for s in sequences}
+    return [s._stepmail_rule_lists for s in sequences]
 
 
 def load_rule_lists(sequence_ids: list[int], *, exits: bool = False) -> dict[int, RuleLists]:
@@ -176,13 +177,13 @@ def select_sequences(sequences: list[SequencePage], contact: Contact, trigger: T
         return []
     lists = rule_lists_of(sequences)
     facts = CustomerFacts(contact, obj)
-    all_categories = {c for s in sequences for c in lists[s.pk].categories}
+    all_categories = {c for rules in lists for c in rules.categories}
     filter_paths: dict[int, str] = {}
     if all_categories:
         from .triggers import purchases
 
         filter_paths = purchases.category_paths(all_categories)
-    return [s for s in sequences if _passes(s, lists[s.pk], facts, filter_paths)]
+    return [s for s, rules in zip(sequences, lists) if _passes(s, rules, facts, filter_paths)]
 
 
 def plan_enrollments(
@@ -212,45 +213,52 @@ def plan_enrollments(
         if key is None and trigger.per_object:
             natural = f"{object_type.app_label}.{object_type.model}:{obj.pk}"
 
-    keys: dict[int, str] = {}
+    planned: list[tuple[SequencePage, int, str]] = []  # (sequence, its id, the enrollment's key)
+    whole: list[int] = []  # sequences entered once (per cool-down): any earlier enrollment counts
     for sequence in sequences:
-        if sequence.reentry == Reentry.ONCE:
-            keys[sequence.pk] = ""
-        elif sequence.reentry == Reentry.COOLDOWN and sequence.cooldown_days:
+        pk, reentry = sequence.pk, sequence.reentry
+        if reentry == Reentry.ONCE:
+            key_value = ""
+        elif reentry == Reentry.COOLDOWN and sequence.cooldown_days:
             # Same cool-down period, same key: two processes enrolling at once collide on the
             # unique constraint instead of enrolling twice.
             period = timedelta(days=sequence.cooldown_days).total_seconds()
-            keys[sequence.pk] = f"cooldown:{int(anchor.timestamp() // period)}"
+            key_value = f"cooldown:{int(anchor.timestamp() // period)}"
         else:
-            keys[sequence.pk] = natural
-    whole = [s.pk for s in sequences if s.reentry in (Reentry.ONCE, Reentry.COOLDOWN)]
+            key_value = natural
+        planned.append((sequence, pk, key_value))
+        if reentry in (Reentry.ONCE, Reentry.COOLDOWN):
+            whole.append(pk)
     previous: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
-    earlier = Enrollment.objects.none() if new_contact else Enrollment.objects.filter(
-        contact=contact, sequence_id__in=list(keys)
-    ).filter(Q(key__in=set(keys.values())) | Q(sequence_id__in=whole))
-    for sequence_id, prev_key, prev_anchor in earlier.values_list("sequence_id", "key", "anchor_at"):
-        previous[sequence_id].append((prev_key, prev_anchor))
+    if not new_contact:
+        earlier = Enrollment.objects.filter(contact=contact, sequence_id__in=[pk for _, pk, _ in planned]).filter(
+            Q(key__in={key_value for _, _, key_value in planned}) | Q(sequence_id__in=whole)
+        )
+        for sequence_id, prev_key, prev_anchor in earlier.values_list("sequence_id", "key", "anchor_at"):
+            previous[sequence_id].append((prev_key, prev_anchor))
 
     supply: list[int | None] = []
     new = []
-    for sequence in sequences:
-        earlier = previous.get(sequence.pk, [])
-        if sequence.reentry == Reentry.ONCE and earlier:
-            continue
-        if sequence.reentry == Reentry.COOLDOWN and sequence.cooldown_days:
-            cooldown = timedelta(days=sequence.cooldown_days)
-            if any(abs(anchor - prev_anchor) < cooldown or prev_key == keys[sequence.pk]
-                   for prev_key, prev_anchor in earlier):
+    contact_id, trigger_key = contact.pk, trigger.key
+    for sequence, pk, key_value in planned:
+        earlier = previous.get(pk)
+        if earlier:
+            if sequence.reentry == Reentry.ONCE:
                 continue
-        elif any(prev_key == keys[sequence.pk] for prev_key, _ in earlier):
-            continue
+            if sequence.reentry == Reentry.COOLDOWN and sequence.cooldown_days:
+                cooldown = timedelta(days=sequence.cooldown_days)
+                if any(abs(anchor - prev_anchor) < cooldown or prev_key == key_value
+                       for prev_key, prev_anchor in earlier):
+                    continue
+            elif any(prev_key == key_value for prev_key, _ in earlier):
+                continue
         if not supply:
             supply.append(_supply_days(obj))
         new.append({
-            "sequence_id": sequence.pk,
-            "contact_id": contact.pk,
-            "trigger": trigger.key,
-            "key": keys[sequence.pk],
+            "sequence_id": pk,
+            "contact_id": contact_id,
+            "trigger": trigger_key,
+            "key": key_value,
             "object_type_id": object_type_id,
             "object_id": object_id,
             "anchor_at": anchor,
