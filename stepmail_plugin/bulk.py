@@ -559,7 +559,7 @@ def _unnest_insert_sql(table: _Table, connection: Any, shape: Sequence[str | Non
     (None: the column joined to the ``WITH`` query's single row); parameters: the shared values,
     then the arrays, in column order."""
     quote = connection.ops.quote_name
-    select, shared, arrays, aliases = [], [], [], []
+    select, arrays, aliases = [], [], []
     for n, (how, db_type) in enumerate(zip(shape, table.db_types)):
         if how is None:
             select.append("")
