@@ -158,11 +158,14 @@ class EnrollmentStatus(models.TextChoices):
 class Enrollment(models.Model):
     """A contact going through one sequence, on a clock that starts at ``anchor_at``."""
 
+    # No index of its own: the unique (sequence, contact, key) constraint leads with it. Every
+    # index is written for each enrollment checkout inserts (migration 0013).
     sequence = models.ForeignKey(
         "stepmail.SequencePage",
         verbose_name=_("sequence"),
         on_delete=models.CASCADE,
         related_name="enrollments",
+        db_index=False,
     )
     contact = models.ForeignKey(
         Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="enrollments"
@@ -171,8 +174,8 @@ class Enrollment(models.Model):
     # What makes this enrollment unique within (sequence, contact): "order.order:<pk>" for
     # per-object triggers (one journey per order), "" for once-per-contact ones.
     key = models.CharField(_("de-duplication key"), max_length=128, blank=True)
-    object_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    object_type = models.ForeignKey(  # indexed with object_id in Meta
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     object_id = models.CharField(max_length=64, blank=True)
     trigger_object = GenericForeignKey("object_type", "object_id")
@@ -184,8 +187,7 @@ class Enrollment(models.Model):
         max_length=16,
         choices=EnrollmentStatus.choices,
         default=EnrollmentStatus.ACTIVE,
-        db_index=True,
-    )
+    )  # indexed in Meta (compared whole: no pattern index beside it)
     exit_reason = models.CharField(_("exit reason"), max_length=64, blank=True)
     holdout = models.BooleanField(
         _("held out"),
@@ -218,7 +220,10 @@ class Enrollment(models.Model):
                 fields=["sequence", "contact", "key"], name="stepmail_enrollment_unique"
             )
         ]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="stepmail_enr_obj")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="stepmail_enr_obj"),
+            models.Index(fields=["status"], name="stepmail_enrollment_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact} → {self.sequence.title}"
