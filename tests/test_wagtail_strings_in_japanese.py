@@ -28,7 +28,7 @@ def test_wagtails_own_japanese_catalogs_really_lack_them():
     assert catalogs
     for msgid in SERVER_STRINGS + JS_STRINGS + EDITOR_STRINGS:
         assert not any(msgid in catalog._catalog for catalog in catalogs), msgid
-    for singular, *_rest in EDITOR_PLURALS + JS_PLURALS:
+    for singular, _plural in EDITOR_PLURALS + JS_PLURALS:
         assert not any((singular, 0) in catalog._catalog for catalog in catalogs), singular
 
 
@@ -38,8 +38,8 @@ def test_every_listed_wagtail_string_has_japanese():
     with translation.override("ja"):
         for msgid in EDITOR_STRINGS:
             assert translation.gettext(msgid) != msgid, msgid
-        for singular, plural, name in EDITOR_PLURALS:
-            assert translation.ngettext(singular, plural, 2) % {name: 2} == "2 ページ"
+        for singular, plural in EDITOR_PLURALS:
+            assert translation.ngettext(singular, plural, 2) != plural, singular
 
 
 def test_the_bulk_publish_confirmation_is_japanese(client):
@@ -92,6 +92,14 @@ def test_an_english_admin_gets_no_extra_catalog(client):
     client.force_login(user)
     html = client.get(reverse("wagtailadmin_home"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert "Insert a block" not in html
+
+
+def test_the_dashboard_counts_are_japanese(client):
+    wagtail_root()
+    make_sequence(steps=[{"subject": "ありがとう"}])
+    client.force_login(superuser())
+    html = client.get(reverse("wagtailadmin_home"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "ページ<span" in html and "件のドキュメント<span" in html and " Pages <span" not in html
 
 
 def test_the_account_page_is_japanese(client):

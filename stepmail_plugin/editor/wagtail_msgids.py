@@ -2,31 +2,61 @@
 editors and operators of step mail see: the page editor (status and publishing-schedule side
 panels, checks, preview sizes, keyboard shortcuts), the page explorer, the move/copy/delete
 screens, the dashboard, the contact/enrollment/delivery/suppression lists, the coupon snippets,
-the image library and choosers, and the account page. Found by rendering those screens in
-Japanese and comparing with ``wagtail/**/locale/en`` minus ``wagtail/**/locale/ja`` (see
-wagtail_strings.py for how they reach the page). Listed here so that ``makemessages --no-obsolete`` keeps their translations."""
+the image library and choosers, the account page, the sidebar's help menu, the accessibility
+checks and the bulk-selection bar. Found by rendering those screens in Japanese (their HTML and
+the JSON Wagtail's scripts are given) and comparing with ``wagtail/**/locale/en`` minus
+``wagtail/**/locale/ja``; see wagtail_strings.py for how they reach the page. Listed here so that
+``makemessages --no-obsolete`` keeps their translations."""
 
 from django.utils.translation import gettext_noop, ngettext_lazy
 
 #: Strings of Wagtail's templates and Python code (django domain), msgids exactly as Wagtail's.
 EDITOR_STRINGS = (
+    gettext_noop("%(objects)s documents selected"),
+    gettext_noop("%(objects)s images selected"),
+    gettext_noop("%(objects)s items selected"),
+    gettext_noop("%(objects)s pages selected"),
+    gettext_noop("%(objects)s snippets selected"),
+    gettext_noop("%(objects)s users selected"),
     gettext_noop("%(site_setting)s for %(site)s"),
+    gettext_noop("1 document selected"),
+    gettext_noop("1 image selected"),
+    gettext_noop("1 item selected"),
+    gettext_noop("1 page selected"),
+    gettext_noop("1 snippet selected"),
+    gettext_noop("1 user selected"),
     gettext_noop("A network error occurred"),
     gettext_noop("account"),
     gettext_noop("Actions (footer)"),
+    gettext_noop("Add a concise description for search engines"),
     gettext_noop("Add or show comments"),
     gettext_noop("Add selected images to collection"),
     gettext_noop("Add tags to the selected images"),
     gettext_noop("Add to collection"),
+    gettext_noop("Aging pages"),
+    gettext_noop("All %(objects)s documents on this screen selected"),
+    gettext_noop("All %(objects)s images on this screen selected"),
+    gettext_noop("All %(objects)s items on this screen selected"),
+    gettext_noop("All %(objects)s pages on this screen selected"),
+    gettext_noop("All %(objects)s snippets on this screen selected"),
+    gettext_noop("All %(objects)s users on this screen selected"),
+    gettext_noop("All documents in listing selected"),
+    gettext_noop("All images in listing selected"),
+    gettext_noop("All items in listing selected"),
     gettext_noop("All keyboard shortcuts"),
+    gettext_noop("All pages in listing selected"),
+    gettext_noop("All snippets in listing selected"),
+    gettext_noop("All users in listing selected"),
     gettext_noop("Anyone"),
     gettext_noop("Anyone can edit this %(model_name)s"),
     gettext_noop("Anyone can edit this %(model_name)s – lock it to prevent others from editing"),
     gettext_noop("Application"),
     gettext_noop("Autosave is <span>paused</span>"),
     gettext_noop("Autosave is paused"),
+    gettext_noop("Avoid skipping levels"),
     gettext_noop("Back"),
     gettext_noop("Bulk actions"),
+    gettext_noop("Button text is empty"),
     gettext_noop("Change privacy"),
     gettext_noop("Checks"),
     gettext_noop("Choose when this %(model_name)s should go live and/or expire"),
@@ -43,6 +73,9 @@ EDITOR_STRINGS = (
     gettext_noop("Disable custom ordering"),
     gettext_noop("Edit account avatar"),
     gettext_noop("Edited by"),
+    gettext_noop("Editor Guide"),
+    gettext_noop("Empty frame title found"),
+    gettext_noop("Empty heading found"),
     gettext_noop("Enable"),
     gettext_noop("Enable custom keyboard shortcuts specific to Wagtail."),
     gettext_noop("Exploring"),
@@ -53,7 +86,11 @@ EDITOR_STRINGS = (
     gettext_noop("Focus on the drag button and press up or down arrows to move the item, then press enter to submit the change."),
     gettext_noop("Grid layout"),
     gettext_noop("Has child pages"),
+    gettext_noop("Help"),
     gettext_noop("How we calculate our metrics"),
+    gettext_noop("Image alt text has inappropriate pattern"),
+    gettext_noop("Incorrect heading hierarchy"),
+    gettext_noop("Input button text is empty"),
     gettext_noop("Insert or edit a link"),
     gettext_noop("Instances"),
     gettext_noop("Is commenting action"),
@@ -66,13 +103,16 @@ EDITOR_STRINGS = (
     gettext_noop("Keyboard shortcuts are currently enabled; manage your %(account_link)s to disable them."),
     gettext_noop("Layout"),
     gettext_noop("Light"),
+    gettext_noop("Link text is empty"),
     gettext_noop("List layout"),
     gettext_noop("Loading"),
     gettext_noop("Locale"),
     gettext_noop("Locking: "),
     gettext_noop("Maximum"),
+    gettext_noop("Meta description is empty"),
     gettext_noop("Minimap"),
     gettext_noop("Minimum"),
+    gettext_noop("Misusing paragraphs as headings"),
     gettext_noop("Monospace (code)"),
     gettext_noop("More contrast"),
     gettext_noop("More options for '%(title)s'"),
@@ -84,6 +124,7 @@ EDITOR_STRINGS = (
     gettext_noop("Oldest"),
     gettext_noop("Once live anyone can view"),
     gettext_noop("Page type"),
+    gettext_noop("Page types usage"),
     gettext_noop("Page visibility: "),
     gettext_noop("Paste"),
     gettext_noop("Paste without formatting"),
@@ -113,6 +154,7 @@ EDITOR_STRINGS = (
     gettext_noop("Select row"),
     gettext_noop("Set publishing schedule"),
     gettext_noop("Set schedule"),
+    gettext_noop("Shortcuts"),
     gettext_noop("Show filters"),
     gettext_noop("Show issue"),
     gettext_noop("Show keyboard shortcuts"),
@@ -127,6 +169,7 @@ EDITOR_STRINGS = (
     gettext_noop("Strike-through"),
     gettext_noop("System"),
     gettext_noop("System default"),
+    gettext_noop("Table header text is empty"),
     gettext_noop("Tag"),
     gettext_noop("Text editing"),
     gettext_noop("Text formatting"),
@@ -154,6 +197,10 @@ EDITOR_STRINGS = (
     gettext_noop("Usage count"),
     gettext_noop("Usage count: (high to low)"),
     gettext_noop("Usage count: (low to high)"),
+    gettext_noop("Use a meaningful title for screen reader users"),
+    gettext_noop("Use meaningful text"),
+    gettext_noop("Use meaningful text for screen reader users"),
+    gettext_noop("Use proper heading tags"),
     gettext_noop("Use server language: %(language_name)s"),
     gettext_noop("Use server time zone"),
     gettext_noop("View history"),
@@ -171,14 +218,25 @@ EDITOR_STRINGS = (
     gettext_noop("Your version: <strong>%(current_version)s</strong>. New version: <strong data-w-upgrade-target=\"latestVersion\"></strong>."),
 )
 
-#: Counted strings of the explorer: (singular, plural, the number's name), as in Wagtail.
+#: Counted strings of the explorer and the dashboard's summary: (singular, plural), as in Wagtail.
+_CREATED_IN = ' <span class="w-sr-only">created in %(site_name)s</span>'
 EDITOR_PLURALS = (
-    ("%(num_pages)d page", "%(num_pages)d pages", "num_pages"),
-    ("%(num_parent_objects)d page", "%(num_parent_objects)d pages", "num_parent_objects"),
+    ("%(num_pages)d page", "%(num_pages)d pages"),
+    ("%(num_parent_objects)d page", "%(num_parent_objects)d pages"),
+    ("%(total)s Page" + _CREATED_IN, "%(total)s Pages" + _CREATED_IN),
+    ("%(total)s Image" + _CREATED_IN, "%(total)s Images" + _CREATED_IN),
+    ("%(total)s Document" + _CREATED_IN, "%(total)s Documents" + _CREATED_IN),
 )
 
-# The same for makemessages, which finds plurals only in calls (Django has no ngettext_noop).
+# The same for makemessages, which finds plurals only in calls of literals (Django has no
+# ngettext_noop); never evaluated.
 _EXTRACTED = (
     ngettext_lazy("%(num_pages)d page", "%(num_pages)d pages", "num_pages"),
     ngettext_lazy("%(num_parent_objects)d page", "%(num_parent_objects)d pages", "num_parent_objects"),
+    ngettext_lazy('%(total)s Page <span class="w-sr-only">created in %(site_name)s</span>',
+                  '%(total)s Pages <span class="w-sr-only">created in %(site_name)s</span>', "total"),
+    ngettext_lazy('%(total)s Image <span class="w-sr-only">created in %(site_name)s</span>',
+                  '%(total)s Images <span class="w-sr-only">created in %(site_name)s</span>', "total"),
+    ngettext_lazy('%(total)s Document <span class="w-sr-only">created in %(site_name)s</span>',
+                  '%(total)s Documents <span class="w-sr-only">created in %(site_name)s</span>', "total"),
 )

@@ -127,7 +127,7 @@ def test_editor_builds_previews_test_sends_and_publishes_a_sequence(page, store,
 
     # -- publish the sequence with all its steps (bulk action of the page explorer) -----------------
     page.goto(sequence_url)
-    page.get_by_role("button", name="Toggle breadcrumbs").click()
+    page.get_by_role("button", name="パンくずリストの表示を切り替え").click()
     page.locator("header").get_by_role("link", name="ステップメール", exact=True).click()
     page.locator("tr").filter(has_text=TEMPLATE).get_by_role("checkbox").check()
     page.get_by_role("link", name="選択したページを公開").click()

@@ -104,7 +104,7 @@ def test_timeline_copy_and_enroll_by_hand(admin, store, shots):
         expect(rows.nth(i)).to_contain_text(title)
         expect(rows.nth(i)).to_contain_text("下書き")
     # The copy itself is a draft, next to the original, and nobody is in it.
-    page.get_by_role("button", name="Toggle breadcrumbs").click()
+    page.get_by_role("button", name="パンくずリストの表示を切り替え").click()
     page.locator("header").get_by_role("link", name="ステップメール", exact=True).click()
     copy_row = explorer_rows(page).filter(has_text=COPY_TITLE)
     expect(copy_row).to_contain_text("下書き")

@@ -107,7 +107,7 @@ def test_a_new_editor_walks_the_seed_workflow(admin, store, shots):
     shots.take(page, "workflow-2-steps")
 
     # -- publish everything: the folder's bulk "公開" with its steps ------------------------------
-    page.get_by_role("button", name="Toggle breadcrumbs").click()
+    page.get_by_role("button", name="パンくずリストの表示を切り替え").click()
     page.locator("header").get_by_role("link", name="ステップメール", exact=True).click()
     explorer_rows(page).filter(has_text=TITLE).get_by_role("checkbox").check()
     page.get_by_role("link", name="選択したページを公開").click()
