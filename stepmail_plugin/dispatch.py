@@ -41,7 +41,7 @@ from django.utils.crypto import salted_hmac
 from . import followups, live
 from . import journal as send_journal
 from .blocks.base import RenderContext
-from .bulk import insert_ignoring_conflicts, update_fields
+from .bulk import insert_ignoring_conflicts, insert_ignoring_conflicts_statement, update_fields, update_statement
 from .conf import stepmail_settings
 from . import rows
 from .models import (
@@ -805,19 +805,20 @@ class BatchSender:
             changed.append((delivery, delivery.status))
         exited = {pk for pks in exits.values() for pk in pks}
         next_ids = [d.pk for d in then_move] if then_move else []
+        names = [name for name in _RECORDED if name in fields]
         moved_count = 0
 
         def write() -> None:
             nonlocal moved_count
+            if _db().vendor == "postgresql":
+                moved_count = self._write_at_once(outcomes, names, exits, exited, next_ids, now)
+                return
             with transaction.atomic(using=_db().alias):
                 # Compare-and-set on our token: rows someone else settled meanwhile (an erasure, a
                 # person settling an uncertain one) keep their decision and are not advanced.
                 written = [d for d, _ in outcomes]
                 updated = update_fields(
-                    written,
-                    [name for name in _RECORDED if name in fields],
-                    using=_db().alias,
-                    only_if={"claim_token": self.token, "status": OURS},
+                    written, names, using=_db().alias, only_if={"claim_token": self.token, "status": OURS},
                 )
                 if updated < len(written):
                     # update_fields stamped one updated_at on all of them: ours are the rows wearing it.
@@ -843,9 +844,101 @@ class BatchSender:
         transaction.on_commit(lambda: _announce(changed), using=_db().alias)
         return self._ours(then_move, moved_count) if then_move else None
 
+    def _write_at_once(self, outcomes: list[tuple[Delivery, Any]], names: list[str],
+                       exits: dict[str, list[int]], exited: set[int], next_ids: list[int], now) -> int:
+        """PostgreSQL: :meth:`record`'s writes as one statement (a data-modifying ``WITH``, atomic
+        without a transaction around it); returns how many of ``next_ids`` moved to ``sending``.
+
+        One round trip instead of five or six (BEGIN, the compare-and-set, the exits, the next
+        steps, the completions, the next chunk's move, COMMIT): each costs more than the
+        database's work. The sub-statements see one snapshot and not each other's changes, so
+        they touch disjoint rows: the chunk's deliveries, the enrollments that exit, those that
+        complete (none of which exited), the next steps' new rows and the next chunk's
+        deliveries. The next steps and completions go only to enrollments whose delivery the
+        compare-and-set wrote (``written``), so a repeat after a lost connection (the first run
+        committed) writes nothing again.
+        """
+        db = _db()
+        deliveries = [d for d, _ in outcomes]
+        written, params = update_statement(
+            deliveries, names, db, only_if={"claim_token": self.token, "status": OURS},
+            returning=("enrollment", "status"),
+        )
+        parts = [f"written AS ({written})"]
+        enrollment_pk = Enrollment._meta.pk
+        key_type = enrollment_pk.db_type(db)
+        e_table, e_id = rows.table(Enrollment, db), rows.column(Enrollment, "id", db)
+        e_status = rows.column(Enrollment, "status", db)
+        ended = Enrollment._meta.get_field("ended_at").get_db_prep_save(now, db)
+        if exits:
+            # One reason per enrollment (the first, as one UPDATE per reason would leave it): a
+            # row must not be updated twice by one statement.
+            reasons: dict[int, str] = {}
+            for reason, enrollment_ids in exits.items():
+                for pk in enrollment_ids:
+                    reasons.setdefault(pk, reason)
+            parts.append(
+                f"exits AS (UPDATE {e_table} SET {e_status} = %s,"
+                f" {rows.column(Enrollment, 'exit_reason', db)} = x.reason,"
+                f" {rows.column(Enrollment, 'ended_at', db)} = %s"
+                f" FROM unnest(%s::{key_type}[], %s::text[]) AS x(id, reason)"
+                f" WHERE {e_table}.{e_id} = x.id AND {e_table}.{e_status} = %s)"
+            )
+            params += [EnrollmentStatus.EXITED.value, ended, list(reasons), list(reasons.values()),
+                       EnrollmentStatus.ACTIVE.value]
+        finished = [d for d in deliveries if d.status in FINAL and d.enrollment_id not in exited]
+        following, completed = self._next_steps(finished)
+        final = ", ".join(["%s"] * len(FINAL))
+        d_enrollment = rows.column(Delivery, "enrollment", db)
+        d_status = rows.column(Delivery, "status", db)
+        # The enrollments whose delivery the compare-and-set wrote with a final status; its
+        # parameters (the statuses) follow those of the statement it is put in.
+        ours = f"SELECT {d_enrollment} FROM written WHERE {d_status} IN ({final})"
+        statuses = sorted(str(status.value) for status in FINAL)
+        if following:
+            insert, insert_params = insert_ignoring_conflicts_statement(
+                following, Delivery, db,
+                only_if_exists=(Enrollment, "enrollment_id", {"status": EnrollmentStatus.ACTIVE}),
+                only_if_in=("enrollment_id", ours),
+            )
+            parts.append(f"next_steps AS ({insert})")
+            params += insert_params + statuses
+        if completed:
+            parts.append(
+                f"completed AS (UPDATE {e_table} SET {e_status} = %s,"
+                f" {rows.column(Enrollment, 'exit_reason', db)} = %s,"
+                f" {rows.column(Enrollment, 'ended_at', db)} = %s"
+                f" WHERE {e_id} = ANY(%s::{key_type}[]) AND {e_status} = %s AND {e_id} IN ({ours}))"
+            )
+            params += [EnrollmentStatus.COMPLETED.value, "last_step", ended, completed,
+                       EnrollmentStatus.ACTIVE.value, *statuses]
+        result = "SELECT 0"
+        if next_ids:
+            move, move_params = _claimed_to_sending_sql(next_ids, self.token, now, db)
+            parts.append(f"moved AS ({move} RETURNING 1)")
+            params += move_params
+            result = "SELECT count(*) FROM moved"
+        with db.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(parts)} {result}", params)
+            return cursor.fetchone()[0]
+
     def advance(self, finished: list[Delivery], now) -> None:
         """Schedule each enrollment's next step, or complete the enrollment — for enrollments
         that are still active (staff may have paused or cancelled one meanwhile)."""
+        following, completed = self._next_steps(finished)
+        if following:
+            insert_ignoring_conflicts(
+                following, using=_db().alias, model=Delivery,
+                only_if_exists=(Enrollment, "enrollment_id", {"status": EnrollmentStatus.ACTIVE}),
+            )
+        if completed:
+            Enrollment.objects.filter(pk__in=completed, status=EnrollmentStatus.ACTIVE).update(
+                status=EnrollmentStatus.COMPLETED, exit_reason="last_step", ended_at=now
+            )
+
+    def _next_steps(self, finished: list[Delivery]) -> tuple[list[dict[str, Any]], list[int]]:
+        """The next step of each enrollment whose delivery is done (rows to insert), and the
+        enrollments that had their last step (to complete)."""
         following: list[dict[str, Any]] = []
         completed: list[int] = []
         next_steps: dict[tuple[int, str], StepEmailPage | None] = {}  # most of a chunk share a step
@@ -862,15 +955,7 @@ class BatchSender:
                 continue
             following.append({"enrollment_id": enrollment.pk, "step_id": nxt.pk, "step_path": nxt.path,
                               "due_at": due_at_for(enrollment, nxt)})
-        if following:
-            insert_ignoring_conflicts(
-                following, using=_db().alias, model=Delivery,
-                only_if_exists=(Enrollment, "enrollment_id", {"status": EnrollmentStatus.ACTIVE}),
-            )
-        if completed:
-            Enrollment.objects.filter(pk__in=completed, status=EnrollmentStatus.ACTIVE).update(
-                status=EnrollmentStatus.COMPLETED, exit_reason="last_step", ended_at=now
-            )
+        return following, completed
 
 
 @dataclass
@@ -929,6 +1014,15 @@ def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:
     returns how many moved. One plain ``UPDATE``: once per chunk, building it through the ORM
     cost more than running it."""
     db = _db()
+    sql, params = _claimed_to_sending_sql(ids, token, now, db)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _claimed_to_sending_sql(ids: list[int], token: uuid.UUID, now, db) -> tuple[str, list[Any]]:
+    """:func:`_claimed_to_sending`'s ``UPDATE`` and its parameters (also a query of
+    :meth:`BatchSender._write_at_once`'s ``WITH``)."""
     meta = Delivery._meta
     quote = db.ops.quote_name
     field = meta.get_field
@@ -940,9 +1034,7 @@ def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:
     )
     params = [DeliveryStatus.SENDING.value, claimed_at.get_db_prep_save(now, db), *ids,
               claim_token.get_db_prep_save(token, db), DeliveryStatus.CLAIMED.value]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return sql, params
 
 
 def _retrying(write, attempts: int = 3):
