@@ -52,6 +52,7 @@ from .models import (
     EnrollmentStatus,
     SequencePage,
     StepEmailPage,
+    Suppression,
 )
 from .gates import SendGate
 from .policy import SuppressionIndex
@@ -223,6 +224,14 @@ def _claim_batch_orm(db, token: uuid.UUID, limit: int, now) -> int:
     return Delivery.objects.filter(id__in=due.values("id")[:limit], status=DeliveryStatus.SCHEDULED).update(**claim)
 
 
+class ClaimedBatch(list):
+    """The deliveries :func:`claim_deliveries` claimed. ``suppressions``: the (email, sequence
+    id, reason) of the suppressions of their addresses when the claim read them too (None: not
+    read; :meth:`BatchSender.load` reads them)."""
+
+    suppressions: list[tuple[str, int | None, str]] | None = None
+
+
 def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
     """Claim up to ``limit`` due deliveries for ``token`` (:func:`claim_batch`) and return them
     as :meth:`BatchSender.load` reads them: with enrollments and contacts, in due order.
@@ -230,8 +239,9 @@ def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
     On PostgreSQL one statement does both: the rows are locked (``FOR UPDATE SKIP LOCKED``, in a
     ``MATERIALIZED`` CTE, so it runs once and claims at most ``limit``), claimed by the same
     compare-and-set ``UPDATE`` and read back through ``RETURNING``, joined to their enrollments
-    and contacts. Four round trips fewer per batch (BEGIN, the select, COMMIT, the read), each
-    of which costs more than the database's work when the server shares the machine's cores.
+    and contacts, and the suppressions of their addresses (a :class:`ClaimedBatch`). Five round
+    trips fewer per batch (BEGIN, the select, COMMIT, the read, the suppressions), each of which
+    costs more than the database's work when the server shares the machine's cores.
     """
     now = now or timezone.now()
     db = _db()
@@ -257,13 +267,31 @@ def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
         Delivery._meta.get_field("claimed_at").get_db_prep_save(now, db),
         DeliveryStatus.SCHEDULED.value,
     ]
+    extra = ""
+    if router.db_for_read(Suppression) == db.alias:
+        # Each row's address's suppressions as JSON text ([[sequence id, reason], …] or NULL):
+        # a probe of the email index per row, no round trip of its own.
+        extra = (
+            f", (SELECT json_agg(json_build_array({rows.column(Suppression, 'sequence', db, 's')},"
+            f" {rows.column(Suppression, 'reason', db, 's')}))::text FROM {rows.table(Suppression, db)} s"
+            f" WHERE {rows.column(Suppression, 'email', db, 's')} = {rows.column(Contact, 'email', db, 'k')})"
+        )
     enrollment = rows.column(Delivery, "enrollment", db)
-    return _with_enrollments(
+    found = _with_enrollments(
         f"WITH due AS MATERIALIZED ({due_ids} FOR UPDATE OF d SKIP LOCKED), claimed AS ({claimed})",
         "claimed",
         f" WHERE {rows.column(Enrollment, 'id', db, 'e')} = ANY(ARRAY(SELECT {enrollment} FROM claimed))",
-        params, db.alias,
+        params, db.alias, extra=extra,
     )
+    batch = ClaimedBatch(delivery for delivery, _ in found)
+    if extra:
+        suppressions: set[tuple[str, int | None, str]] = set()
+        for delivery, (text,) in found:
+            if text is not None:
+                email = delivery.enrollment.contact.email
+                suppressions.update((email, sequence_id, reason) for sequence_id, reason in json.loads(text))
+        batch.suppressions = list(suppressions)
+    return batch
 
 
 @dataclass
@@ -330,15 +358,19 @@ def _claimed_deliveries(token: uuid.UUID, statuses) -> list[Delivery]:
     )
 
 
-def _with_enrollments(prefix: str, source: str, where: str, params: list[Any], using: str) -> list[Delivery]:
+def _with_enrollments(prefix: str, source: str, where: str, params: list[Any], using: str, *,
+                      extra: str = "") -> list[Any]:
     """``{prefix} SELECT`` the deliveries of ``source`` (a table, or a name ``prefix`` defines)
-    ``{where}``, with their enrollments and contacts cached on them, ordered by due time."""
+    ``{where}``, with their enrollments and contacts cached on them, ordered by due time.
+
+    ``extra``: more select expressions (``, expr, …``, over ``d``, ``e`` and ``k``); each row is
+    then (the delivery, a tuple of their values)."""
     c = connections[using]
     d_columns, d_fields = rows.select_list(Delivery, c, "d")
     e_columns, e_fields = rows.select_list(Enrollment, c, "e")
     k_columns, k_fields = rows.select_list(Contact, c, "k")
     found = rows.fetch(
-        f"{prefix} SELECT {d_columns}, {e_columns}, {k_columns} FROM {source} d"
+        f"{prefix} SELECT {d_columns}, {e_columns}, {k_columns}{extra} FROM {source} d"
         f" INNER JOIN {rows.table(Enrollment, c)} e"
         f" ON {rows.column(Delivery, 'enrollment', c, 'd')} = {rows.column(Enrollment, 'id', c, 'e')}"
         f" INNER JOIN {rows.table(Contact, c)} k"
@@ -354,13 +386,13 @@ def _with_enrollments(prefix: str, source: str, where: str, params: list[Any], u
     make_contact = rows.builder(Contact, using)
     to_enrollment = Delivery._meta.get_field("enrollment")
     to_contact = Enrollment._meta.get_field("contact")
-    d, e = len(d_fields), len(d_fields) + len(e_fields)
+    d, e, k = len(d_fields), len(d_fields) + len(e_fields), len(d_fields) + len(e_fields) + len(k_fields)
     deliveries = []
     for row in found:
         delivery, enrollment = make_delivery(row[:d]), make_enrollment(row[d:e])
-        to_contact.set_cached_value(enrollment, make_contact(row[e:]))
+        to_contact.set_cached_value(enrollment, make_contact(row[e:k]))
         to_enrollment.set_cached_value(delivery, enrollment)
-        deliveries.append(delivery)
+        deliveries.append((delivery, row[k:]) if extra else delivery)
     return deliveries
 
 
@@ -418,7 +450,9 @@ class BatchSender:
         self.sequences = self._load_sequences({e.sequence_id for e in enrollments})
         self.steps, self.following = self._load_steps({d.step_id for d in deliveries if d.step_id})
         self._share_bodies()
-        self.suppressions = SuppressionIndex(e.contact.email for e in enrollments)
+        # Read by the claim on PostgreSQL (ClaimedBatch), else here.
+        self.suppressions = SuppressionIndex((e.contact.email for e in enrollments),
+                                             rows=getattr(claimed, "suppressions", None))
         self.objects = self._load_objects(enrollments)
         for enrollment in enrollments:  # due_at_for reads it: no query per mail
             enrollment.sequence = self.sequences[enrollment.sequence_id]
