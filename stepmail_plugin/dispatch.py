@@ -892,6 +892,8 @@ class BatchSender:
         compare-and-set wrote (``written``), so a repeat after a lost connection (the first run
         committed) writes nothing again.
         """
+        if not outcomes:  # the whole chunk was taken over by another worker: only the move
+            return _claimed_to_sending(next_ids, self.token, now) if next_ids else 0
         db = _db()
         deliveries = [d for d, _ in outcomes]
         written, params = update_statement(

@@ -101,3 +101,13 @@ def test_a_record_repeated_after_a_lost_connection_changes_nothing_more(monkeypa
         assert sorted(enrollment.deliveries.values_list("status", flat=True)) == [
             DeliveryStatus.SCHEDULED, DeliveryStatus.SENT
         ]
+
+
+@pytest.mark.django_db
+def test_a_chunk_taken_over_whole_still_moves_the_next_one():
+    """Nothing of the chunk is ours any more (another worker took it after our lease expired):
+    the record writes nothing, but the batch's next chunk still moves to ``sending``."""
+    token = claimed_batch()
+    following = list(Delivery.objects.all())
+    assert BatchSender(token, TickResult()).record([], then_move=following) == following
+    assert list(Delivery.objects.values_list("status", flat=True)) == [DeliveryStatus.SENDING]
