@@ -194,37 +194,68 @@ def update_fields(
     if not objects:
         return 0
     connection = connections[using]
+    if connection.vendor == "postgresql":
+        sql, params = update_statement(objects, fields, connection, only_if=only_if)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount if only_if else len(objects)
     opts = objects[0]._meta
     concrete = [opts.get_field(name) for name in fields]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in concrete)
     sql = f"UPDATE {quote(opts.db_table)} SET {assignments} WHERE {quote(opts.pk.column)} = %s"
-    condition: list[Any] = []
-    for name, expected in (only_if or {}).items():
-        field = opts.get_field(name)
-        values = list(expected) if isinstance(expected, (list, tuple)) else [expected]
+    condition = _condition(opts, only_if, connection)
+    for field, values in condition:
         sql += f" AND {quote(field.column)} IN ({', '.join(['%s'] * len(values))})"
-        condition += [field.get_db_prep_value(value, connection) for value in values]
     preparer = _Preparer(concrete, connection, add=False)
     columns = _columns(preparer, objects)
     pk_attname = opts.pk.attname
     keys = [opts.pk.get_db_prep_save(getattr(obj, pk_attname), connection) for obj in objects]
-    if connection.vendor == "postgresql":
-        # The primary key first: it always varies, so it is an array (see _unnest).
-        source, arrays = _unnest_columns(connection, [opts.pk, *concrete], [keys, *columns])
-        table = quote(opts.db_table)
-        sets = ", ".join(f"{quote(field.column)} = u.c{i + 1}" for i, field in enumerate(concrete))
-        sql = f"UPDATE {table} SET {sets} FROM ({source}) AS u WHERE {table}.{quote(opts.pk.column)} = u.c0"
-        for name, expected in (only_if or {}).items():
-            field = opts.get_field(name)
-            values = list(expected) if isinstance(expected, (list, tuple)) else [expected]
-            sql += f" AND {table}.{quote(field.column)} IN ({', '.join(['%s'] * len(values))})"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, arrays + condition)
-            return cursor.rowcount if only_if else len(objects)
+    shared = [value for _, values in condition for value in values]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, list(zip(*columns, keys, *[[value] * len(keys) for value in condition])))
+        cursor.executemany(sql, list(zip(*columns, keys, *[[value] * len(keys) for value in shared])))
         return cursor.rowcount if only_if else len(objects)
+
+
+def _condition(opts: Any, only_if: Mapping[str, Any] | None, connection: Any) -> list[tuple[Field, list[Any]]]:
+    """``only_if`` as (field, the values it may hold, in database form)."""
+    condition = []
+    for name, expected in (only_if or {}).items():
+        field = opts.get_field(name)
+        values = list(expected) if isinstance(expected, (list, tuple)) else [expected]
+        condition.append((field, [field.get_db_prep_value(value, connection) for value in values]))
+    return condition
+
+
+def update_statement(
+    objects: Sequence[Model],
+    fields: Sequence[str],
+    connection: Any,
+    *,
+    only_if: Mapping[str, Any] | None = None,
+    returning: Sequence[str] = (),
+) -> tuple[str, list[Any]]:
+    """PostgreSQL: :func:`update_fields` as SQL and parameters, one ``UPDATE … FROM unnest(…)``
+    whatever the number of rows, to run alone or inside a ``WITH``. ``returning`` names columns
+    (attnames) the statement returns for the rows it wrote."""
+    opts = objects[0]._meta
+    concrete = [opts.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    preparer = _Preparer(concrete, connection, add=False)
+    columns = _columns(preparer, objects)
+    pk_attname = opts.pk.attname
+    keys = [opts.pk.get_db_prep_save(getattr(obj, pk_attname), connection) for obj in objects]
+    # The primary key first: it always varies, so it is an array (see _unnest).
+    source, params = _unnest_columns(connection, [opts.pk, *concrete], [keys, *columns])
+    table = quote(opts.db_table)
+    sets = ", ".join(f"{quote(field.column)} = u.c{i + 1}" for i, field in enumerate(concrete))
+    sql = f"UPDATE {table} SET {sets} FROM ({source}) AS u WHERE {table}.{quote(opts.pk.column)} = u.c0"
+    for field, values in _condition(opts, only_if, connection):
+        sql += f" AND {table}.{quote(field.column)} IN ({', '.join(['%s'] * len(values))})"
+        params += values
+    if returning:
+        sql += " RETURNING " + ", ".join(f"{table}.{quote(opts.get_field(name).column)}" for name in returning)
+    return sql, params
 
 
 def insert_ignoring_conflicts(
@@ -248,6 +279,11 @@ def insert_ignoring_conflicts(
     if not objects:
         return 0
     connection = connections[using]
+    if connection.vendor == "postgresql":
+        sql, params = insert_ignoring_conflicts_statement(objects, model, connection, only_if_exists=only_if_exists)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return len(objects)
     opts = model._meta
     concrete = [f for f in opts.concrete_fields if not f.primary_key and not f.generated]
     quote = connection.ops.quote_name
@@ -257,28 +293,6 @@ def insert_ignoring_conflicts(
     insert = f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} ({columns})"
     # A field not given is its default, prepared once per process (_Table).
     columns = _table(model, connection).prepared_columns(objects, connection)
-    if connection.vendor == "postgresql":
-        source, arrays = _unnest_columns(connection, concrete, columns)
-        sql = f"{insert} SELECT * FROM ({source}) AS u"
-        extra: list[Any] = []
-        if only_if_exists is not None:
-            model, attname, expected = only_if_exists
-            target = model._meta
-            index = [f.attname for f in concrete].index(attname)
-            # The keys again as one array: the target rows are then probed by primary key. With
-            # only the correlation the planner may read and hash every row with those values
-            # (every active enrollment, for a chunk of fifty).
-            key = f"t.{quote(target.pk.column)}"
-            conditions = [f"{key} = u.c{index}", f"{key} = ANY(%s::{concrete[index].db_type(connection)}[])"]
-            extra.append(list(columns[index]))
-            for name, value in expected.items():
-                field = target.get_field(name)
-                conditions.append(f"t.{quote(field.column)} = %s")
-                extra.append(field.get_db_prep_value(value, connection))
-            sql += f" WHERE EXISTS (SELECT 1 FROM {quote(target.db_table)} t WHERE {' AND '.join(conditions)})"
-        with connection.cursor() as cursor:
-            cursor.execute(f"{sql} {suffix}".strip(), arrays + extra)
-        return len(objects)
     params = list(zip(*columns))
     if only_if_exists is None:
         placeholders = ", ".join(["%s"] * len(concrete))
@@ -302,6 +316,59 @@ def insert_ignoring_conflicts(
     with connection.cursor() as cursor:
         cursor.executemany(sql.strip(), params)
     return len(objects)
+
+
+def insert_ignoring_conflicts_statement(
+    objects: Sequence[Mapping[str, Any]],
+    model: type[Model],
+    connection: Any,
+    *,
+    only_if_exists: tuple[type[Model], str, Mapping[str, Any]] | None = None,
+    only_if_in: tuple[str, str] | None = None,
+) -> tuple[str, list[Any]]:
+    """PostgreSQL: :func:`insert_ignoring_conflicts` as SQL and parameters, one ``INSERT …
+    SELECT … FROM unnest(…)``, to run alone or inside a ``WITH``.
+
+    ``only_if_in=(attname, subquery)`` also inserts a row only if its ``attname`` is among what
+    ``subquery`` (e.g. a ``SELECT`` from an earlier query of the ``WITH``) returns; the
+    subquery's own parameters, if any, go after those returned.
+    """
+    opts = model._meta
+    concrete = [f for f in opts.concrete_fields if not f.primary_key and not f.generated]
+    attnames = [f.attname for f in concrete]
+    quote = connection.ops.quote_name
+    ops = connection.ops
+    suffix = ops.on_conflict_suffix_sql(concrete, OnConflict.IGNORE, None, None) or ""
+    insert = (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(opts.db_table)} "
+        f"({', '.join(quote(field.column) for field in concrete)})"
+    )
+    # A field not given is its default, prepared once per process (_Table).
+    columns = _table(model, connection).prepared_columns(objects, connection)
+    source, params = _unnest_columns(connection, concrete, columns)
+    sql = f"{insert} SELECT * FROM ({source}) AS u"
+    where = []
+    if only_if_exists is not None:
+        target_model, attname, expected = only_if_exists
+        target = target_model._meta
+        index = attnames.index(attname)
+        # The keys again as one array: the target rows are then probed by primary key. With
+        # only the correlation the planner may read and hash every row with those values
+        # (every active enrollment, for a chunk of fifty).
+        key = f"t.{quote(target.pk.column)}"
+        conditions = [f"{key} = u.c{index}", f"{key} = ANY(%s::{concrete[index].db_type(connection)}[])"]
+        params.append(list(columns[index]))
+        for name, value in expected.items():
+            field = target.get_field(name)
+            conditions.append(f"t.{quote(field.column)} = %s")
+            params.append(field.get_db_prep_value(value, connection))
+        where.append(f"EXISTS (SELECT 1 FROM {quote(target.db_table)} t WHERE {' AND '.join(conditions)})")
+    if only_if_in is not None:
+        attname, subquery = only_if_in
+        where.append(f"u.c{attnames.index(attname)} IN ({subquery})")
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return f"{sql} {suffix}".strip(), params
 
 
 # -- plain rows: inserting values without model instances ---------------------------------------

@@ -41,7 +41,7 @@ from django.utils.crypto import salted_hmac
 from . import followups, live
 from . import journal as send_journal
 from .blocks.base import RenderContext
-from .bulk import insert_ignoring_conflicts, update_fields
+from .bulk import insert_ignoring_conflicts, insert_ignoring_conflicts_statement, update_fields, update_statement
 from .conf import stepmail_settings
 from . import rows
 from .models import (
@@ -52,6 +52,7 @@ from .models import (
     EnrollmentStatus,
     SequencePage,
     StepEmailPage,
+    Suppression,
 )
 from .gates import SendGate
 from .policy import SuppressionIndex
@@ -223,6 +224,14 @@ def _claim_batch_orm(db, token: uuid.UUID, limit: int, now) -> int:
     return Delivery.objects.filter(id__in=due.values("id")[:limit], status=DeliveryStatus.SCHEDULED).update(**claim)
 
 
+class ClaimedBatch(list):
+    """The deliveries :func:`claim_deliveries` claimed. ``suppressions``: the (email, sequence
+    id, reason) of the suppressions of their addresses when the claim read them too (None: not
+    read; :meth:`BatchSender.load` reads them)."""
+
+    suppressions: list[tuple[str, int | None, str]] | None = None
+
+
 def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
     """Claim up to ``limit`` due deliveries for ``token`` (:func:`claim_batch`) and return them
     as :meth:`BatchSender.load` reads them: with enrollments and contacts, in due order.
@@ -230,8 +239,9 @@ def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
     On PostgreSQL one statement does both: the rows are locked (``FOR UPDATE SKIP LOCKED``, in a
     ``MATERIALIZED`` CTE, so it runs once and claims at most ``limit``), claimed by the same
     compare-and-set ``UPDATE`` and read back through ``RETURNING``, joined to their enrollments
-    and contacts. Four round trips fewer per batch (BEGIN, the select, COMMIT, the read), each
-    of which costs more than the database's work when the server shares the machine's cores.
+    and contacts, and the suppressions of their addresses (a :class:`ClaimedBatch`). Five round
+    trips fewer per batch (BEGIN, the select, COMMIT, the read, the suppressions), each of which
+    costs more than the database's work when the server shares the machine's cores.
     """
     now = now or timezone.now()
     db = _db()
@@ -257,13 +267,31 @@ def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
         Delivery._meta.get_field("claimed_at").get_db_prep_save(now, db),
         DeliveryStatus.SCHEDULED.value,
     ]
+    extra = ""
+    if router.db_for_read(Suppression) == db.alias:
+        # Each row's address's suppressions as JSON text ([[sequence id, reason], …] or NULL):
+        # a probe of the email index per row, no round trip of its own.
+        extra = (
+            f", (SELECT json_agg(json_build_array({rows.column(Suppression, 'sequence', db, 's')},"
+            f" {rows.column(Suppression, 'reason', db, 's')}))::text FROM {rows.table(Suppression, db)} s"
+            f" WHERE {rows.column(Suppression, 'email', db, 's')} = {rows.column(Contact, 'email', db, 'k')})"
+        )
     enrollment = rows.column(Delivery, "enrollment", db)
-    return _with_enrollments(
+    found = _with_enrollments(
         f"WITH due AS MATERIALIZED ({due_ids} FOR UPDATE OF d SKIP LOCKED), claimed AS ({claimed})",
         "claimed",
         f" WHERE {rows.column(Enrollment, 'id', db, 'e')} = ANY(ARRAY(SELECT {enrollment} FROM claimed))",
-        params, db.alias,
+        params, db.alias, extra=extra,
     )
+    batch = ClaimedBatch(delivery for delivery, _ in found)
+    if extra:
+        suppressions: set[tuple[str, int | None, str]] = set()
+        for delivery, (text,) in found:
+            if text is not None:
+                email = delivery.enrollment.contact.email
+                suppressions.update((email, sequence_id, reason) for sequence_id, reason in json.loads(text))
+        batch.suppressions = list(suppressions)
+    return batch
 
 
 @dataclass
@@ -330,15 +358,19 @@ def _claimed_deliveries(token: uuid.UUID, statuses) -> list[Delivery]:
     )
 
 
-def _with_enrollments(prefix: str, source: str, where: str, params: list[Any], using: str) -> list[Delivery]:
+def _with_enrollments(prefix: str, source: str, where: str, params: list[Any], using: str, *,
+                      extra: str = "") -> list[Any]:
     """``{prefix} SELECT`` the deliveries of ``source`` (a table, or a name ``prefix`` defines)
-    ``{where}``, with their enrollments and contacts cached on them, ordered by due time."""
+    ``{where}``, with their enrollments and contacts cached on them, ordered by due time.
+
+    ``extra``: more select expressions (``, expr, …``, over ``d``, ``e`` and ``k``); each row is
+    then (the delivery, a tuple of their values)."""
     c = connections[using]
     d_columns, d_fields = rows.select_list(Delivery, c, "d")
     e_columns, e_fields = rows.select_list(Enrollment, c, "e")
     k_columns, k_fields = rows.select_list(Contact, c, "k")
     found = rows.fetch(
-        f"{prefix} SELECT {d_columns}, {e_columns}, {k_columns} FROM {source} d"
+        f"{prefix} SELECT {d_columns}, {e_columns}, {k_columns}{extra} FROM {source} d"
         f" INNER JOIN {rows.table(Enrollment, c)} e"
         f" ON {rows.column(Delivery, 'enrollment', c, 'd')} = {rows.column(Enrollment, 'id', c, 'e')}"
         f" INNER JOIN {rows.table(Contact, c)} k"
@@ -354,13 +386,13 @@ def _with_enrollments(prefix: str, source: str, where: str, params: list[Any], u
     make_contact = rows.builder(Contact, using)
     to_enrollment = Delivery._meta.get_field("enrollment")
     to_contact = Enrollment._meta.get_field("contact")
-    d, e = len(d_fields), len(d_fields) + len(e_fields)
+    d, e, k = len(d_fields), len(d_fields) + len(e_fields), len(d_fields) + len(e_fields) + len(k_fields)
     deliveries = []
     for row in found:
         delivery, enrollment = make_delivery(row[:d]), make_enrollment(row[d:e])
-        to_contact.set_cached_value(enrollment, make_contact(row[e:]))
+        to_contact.set_cached_value(enrollment, make_contact(row[e:k]))
         to_enrollment.set_cached_value(delivery, enrollment)
-        deliveries.append(delivery)
+        deliveries.append((delivery, row[k:]) if extra else delivery)
     return deliveries
 
 
@@ -420,7 +452,9 @@ class BatchSender:
         self.sequences = self._load_sequences({e.sequence_id for e in enrollments})
         self.steps, self.following = self._load_steps({d.step_id for d in deliveries if d.step_id})
         self._share_bodies()
-        self.suppressions = SuppressionIndex(e.contact.email for e in enrollments)
+        # Read by the claim on PostgreSQL (ClaimedBatch), else here.
+        self.suppressions = SuppressionIndex((e.contact.email for e in enrollments),
+                                             rows=getattr(claimed, "suppressions", None))
         self.objects = self._load_objects(enrollments)
         for enrollment in enrollments:  # due_at_for reads it: no query per mail
             enrollment.sequence = self.sequences[enrollment.sequence_id]
@@ -840,19 +874,20 @@ class BatchSender:
             changed.append((delivery, delivery.status))
         exited = {pk for pks in exits.values() for pk in pks}
         next_ids = [d.pk for d in then_move] if then_move else []
+        names = [name for name in _RECORDED if name in fields]
         moved_count = 0
 
         def write() -> None:
             nonlocal moved_count
+            if _db().vendor == "postgresql":
+                moved_count = self._write_at_once(outcomes, names, exits, exited, next_ids, now)
+                return
             with transaction.atomic(using=_db().alias):
                 # Compare-and-set on our token: rows someone else settled meanwhile (an erasure, a
                 # person settling an uncertain one) keep their decision and are not advanced.
                 written = [d for d, _ in outcomes]
                 updated = update_fields(
-                    written,
-                    [name for name in _RECORDED if name in fields],
-                    using=_db().alias,
-                    only_if={"claim_token": self.token, "status": OURS},
+                    written, names, using=_db().alias, only_if={"claim_token": self.token, "status": OURS},
                 )
                 if updated < len(written):
                     # update_fields stamped one updated_at on all of them: ours are the rows wearing it.
@@ -878,9 +913,103 @@ class BatchSender:
         transaction.on_commit(lambda: _announce(changed), using=_db().alias)
         return self._ours(then_move, moved_count) if then_move else None
 
+    def _write_at_once(self, outcomes: list[tuple[Delivery, Any]], names: list[str],
+                       exits: dict[str, list[int]], exited: set[int], next_ids: list[int], now) -> int:
+        """PostgreSQL: :meth:`record`'s writes as one statement (a data-modifying ``WITH``, atomic
+        without a transaction around it); returns how many of ``next_ids`` moved to ``sending``.
+
+        One round trip instead of five or six (BEGIN, the compare-and-set, the exits, the next
+        steps, the completions, the next chunk's move, COMMIT): each costs more than the
+        database's work. The sub-statements see one snapshot and not each other's changes, so
+        they touch disjoint rows: the chunk's deliveries, the enrollments that exit, those that
+        complete (none of which exited), the next steps' new rows and the next chunk's
+        deliveries. The next steps and completions go only to enrollments whose delivery the
+        compare-and-set wrote (``written``), so a repeat after a lost connection (the first run
+        committed) writes nothing again.
+        """
+        if not outcomes:  # the whole chunk was taken over by another worker: only the move
+            return _claimed_to_sending(next_ids, self.token, now) if next_ids else 0
+        db = _db()
+        deliveries = [d for d, _ in outcomes]
+        written, params = update_statement(
+            deliveries, names, db, only_if={"claim_token": self.token, "status": OURS},
+            returning=("enrollment", "status"),
+        )
+        parts = [f"written AS ({written})"]
+        enrollment_pk = Enrollment._meta.pk
+        key_type = enrollment_pk.db_type(db)
+        e_table, e_id = rows.table(Enrollment, db), rows.column(Enrollment, "id", db)
+        e_status = rows.column(Enrollment, "status", db)
+        ended = Enrollment._meta.get_field("ended_at").get_db_prep_save(now, db)
+        if exits:
+            # One reason per enrollment (the first, as one UPDATE per reason would leave it): a
+            # row must not be updated twice by one statement.
+            reasons: dict[int, str] = {}
+            for reason, enrollment_ids in exits.items():
+                for pk in enrollment_ids:
+                    reasons.setdefault(pk, reason)
+            parts.append(
+                f"exits AS (UPDATE {e_table} SET {e_status} = %s,"
+                f" {rows.column(Enrollment, 'exit_reason', db)} = x.reason,"
+                f" {rows.column(Enrollment, 'ended_at', db)} = %s"
+                f" FROM unnest(%s::{key_type}[], %s::text[]) AS x(id, reason)"
+                f" WHERE {e_table}.{e_id} = x.id AND {e_table}.{e_status} = %s)"
+            )
+            params += [EnrollmentStatus.EXITED.value, ended, list(reasons), list(reasons.values()),
+                       EnrollmentStatus.ACTIVE.value]
+        finished = [d for d in deliveries if d.status in FINAL and d.enrollment_id not in exited]
+        following, completed = self._next_steps(finished)
+        final = ", ".join(["%s"] * len(FINAL))
+        d_enrollment = rows.column(Delivery, "enrollment", db)
+        d_status = rows.column(Delivery, "status", db)
+        # The enrollments whose delivery the compare-and-set wrote with a final status; its
+        # parameters (the statuses) follow those of the statement it is put in.
+        ours = f"SELECT {d_enrollment} FROM written WHERE {d_status} IN ({final})"
+        statuses = sorted(str(status.value) for status in FINAL)
+        if following:
+            insert, insert_params = insert_ignoring_conflicts_statement(
+                following, Delivery, db,
+                only_if_exists=(Enrollment, "enrollment_id", {"status": EnrollmentStatus.ACTIVE}),
+                only_if_in=("enrollment_id", ours),
+            )
+            parts.append(f"next_steps AS ({insert})")
+            params += insert_params + statuses
+        if completed:
+            parts.append(
+                f"completed AS (UPDATE {e_table} SET {e_status} = %s,"
+                f" {rows.column(Enrollment, 'exit_reason', db)} = %s,"
+                f" {rows.column(Enrollment, 'ended_at', db)} = %s"
+                f" WHERE {e_id} = ANY(%s::{key_type}[]) AND {e_status} = %s AND {e_id} IN ({ours}))"
+            )
+            params += [EnrollmentStatus.COMPLETED.value, "last_step", ended, completed,
+                       EnrollmentStatus.ACTIVE.value, *statuses]
+        result = "SELECT 0"
+        if next_ids:
+            move, move_params = _claimed_to_sending_sql(next_ids, self.token, now, db)
+            parts.append(f"moved AS ({move} RETURNING 1)")
+            params += move_params
+            result = "SELECT count(*) FROM moved"
+        with db.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(parts)} {result}", params)
+            return cursor.fetchone()[0]
+
     def advance(self, finished: list[Delivery], now) -> None:
         """Schedule each enrollment's next step, or complete the enrollment — for enrollments
         that are still active (staff may have paused or cancelled one meanwhile)."""
+        following, completed = self._next_steps(finished)
+        if following:
+            insert_ignoring_conflicts(
+                following, using=_db().alias, model=Delivery,
+                only_if_exists=(Enrollment, "enrollment_id", {"status": EnrollmentStatus.ACTIVE}),
+            )
+        if completed:
+            Enrollment.objects.filter(pk__in=completed, status=EnrollmentStatus.ACTIVE).update(
+                status=EnrollmentStatus.COMPLETED, exit_reason="last_step", ended_at=now
+            )
+
+    def _next_steps(self, finished: list[Delivery]) -> tuple[list[dict[str, Any]], list[int]]:
+        """The next step of each enrollment whose delivery is done (rows to insert), and the
+        enrollments that had their last step (to complete)."""
         following: list[dict[str, Any]] = []
         completed: list[int] = []
         next_steps: dict[tuple[int, str], StepEmailPage | None] = {}  # most of a chunk share a step
@@ -897,15 +1026,7 @@ class BatchSender:
                 continue
             following.append({"enrollment_id": enrollment.pk, "step_id": nxt.pk, "step_path": nxt.path,
                               "due_at": due_at_for(enrollment, nxt)})
-        if following:
-            insert_ignoring_conflicts(
-                following, using=_db().alias, model=Delivery,
-                only_if_exists=(Enrollment, "enrollment_id", {"status": EnrollmentStatus.ACTIVE}),
-            )
-        if completed:
-            Enrollment.objects.filter(pk__in=completed, status=EnrollmentStatus.ACTIVE).update(
-                status=EnrollmentStatus.COMPLETED, exit_reason="last_step", ended_at=now
-            )
+        return following, completed
 
 
 @dataclass
@@ -966,6 +1087,15 @@ def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:
     returns how many moved. One plain ``UPDATE``: once per chunk, building it through the ORM
     cost more than running it."""
     db = _db()
+    sql, params = _claimed_to_sending_sql(ids, token, now, db)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _claimed_to_sending_sql(ids: list[int], token: uuid.UUID, now, db) -> tuple[str, list[Any]]:
+    """:func:`_claimed_to_sending`'s ``UPDATE`` and its parameters (also a query of
+    :meth:`BatchSender._write_at_once`'s ``WITH``)."""
     meta = Delivery._meta
     quote = db.ops.quote_name
     field = meta.get_field
@@ -977,9 +1107,7 @@ def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:
     )
     params = [DeliveryStatus.SENDING.value, claimed_at.get_db_prep_save(now, db), *ids,
               claim_token.get_db_prep_save(token, db), DeliveryStatus.CLAIMED.value]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return sql, params
 
 
 def _retrying(write, attempts: int = 3):
