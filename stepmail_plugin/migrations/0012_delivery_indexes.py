@@ -13,60 +13,20 @@ their deliveries meanwhile; on PostgreSQL ``CONCURRENTLY`` (mail keeps being sen
 non-atomic migration), as in 0010.
 """
 
-import copy
-
 import django.db.models.deletion
 from django.db import migrations, models
 
-#: The columns whose field-made (``db_index``) indexes this migration replaces or drops.
-COLUMNS = ("enrollment_id", "esp_message_id", "variant_id")
+from ._index_swap import swap_field_indexes
+
+#: The fields whose ``db_index`` indexes this migration replaces or drops.
+FIELDS = ("enrollment", "esp_message_id", "variant")
 NEW = (
     models.Index(fields=["esp_message_id"], name="stepmail_delivery_esp_id"),
     models.Index(fields=["variant"], name="stepmail_delivery_variant", condition=models.Q(variant__isnull=False)),
 )
 
 
-def _concurrently(schema_editor) -> dict:
-    return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
-
-
-def _field_indexes(schema_editor, model) -> list[str]:
-    """Names of the single-column, non-unique indexes on COLUMNS other than this migration's."""
-    connection = schema_editor.connection
-    table = model._meta.db_table
-    ours = {index.name for index in NEW}
-    with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, table)
-    return sorted(
-        name for name, info in constraints.items()
-        if info["index"] and not info["unique"] and not info["primary_key"]
-        and len(info["columns"]) == 1 and info["columns"][0] in COLUMNS and name not in ours
-    )
-
-
-def forwards(apps, schema_editor) -> None:
-    model = apps.get_model("stepmail", "Delivery")
-    existing = _field_indexes(schema_editor, model)
-    for index in NEW:
-        schema_editor.add_index(model, index, **_concurrently(schema_editor))
-    for name in existing:
-        schema_editor.execute(schema_editor._delete_index_sql(model, name, **_concurrently(schema_editor)))
-
-
-def backwards(apps, schema_editor) -> None:
-    model = apps.get_model("stepmail", "Delivery")
-    for name in ("enrollment", "esp_message_id", "variant"):
-        # The field as it was (db_index=True): the same index names and, on PostgreSQL, the
-        # pattern index of esp_message_id.
-        old = copy.copy(model._meta.get_field(name))
-        old.db_index = True
-        for statement in schema_editor._field_indexes_sql(model, old):
-            sql = str(statement)
-            if schema_editor.connection.vendor == "postgresql":
-                sql = sql.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1)
-            schema_editor.execute(sql, params=None)
-    for index in NEW:
-        schema_editor.remove_index(model, index, **_concurrently(schema_editor))
+forwards, backwards = swap_field_indexes("Delivery", FIELDS, NEW)
 
 
 class Migration(migrations.Migration):
