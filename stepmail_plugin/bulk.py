@@ -17,6 +17,8 @@ from django.db.models import DateField, DateTimeField, Field, Model
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
+from .rows import db_type
+
 
 _PASS_THROUGH = {
     # Fields whose database form of a value of these types is the value itself (on SQLite and
@@ -106,11 +108,11 @@ def _unnest(connection: Any, fields: Sequence[Field], rows: Sequence[Sequence[An
     select, params = [], []
     for n, field in enumerate(fields):
         if n in shared:
-            select.append(f"%s::{field.db_type(connection)} AS c{n}")
+            select.append(f"%s::{db_type(field, connection)} AS c{n}")
             params.append(columns[n][0])
         else:
             select.append(f"u.c{n}")
-    arrays = ", ".join(f"%s::{fields[n].db_type(connection)}[]" for n in varying)
+    arrays = ", ".join(f"%s::{db_type(fields[n], connection)}[]" for n in varying)
     aliases = ", ".join(f"c{n}" for n in varying)
     params += [columns[n] for n in varying]
     return f"SELECT {', '.join(select)} FROM unnest({arrays}) AS u({aliases})", params
@@ -164,12 +166,12 @@ def _unnest_columns(connection: Any, fields: Sequence[Field], columns: Sequence[
     select, params, varying = [], [], []
     for n, (field, column) in enumerate(zip(fields, columns)):
         if n and column.count(column[0]) == len(column):
-            select.append(f"%s::{field.db_type(connection)} AS c{n}")
+            select.append(f"%s::{db_type(field, connection)} AS c{n}")
             params.append(column[0])
         else:
             select.append(f"u.c{n}")
             varying.append(n)
-    arrays = ", ".join(f"%s::{fields[n].db_type(connection)}[]" for n in varying)
+    arrays = ", ".join(f"%s::{db_type(fields[n], connection)}[]" for n in varying)
     aliases = ", ".join(f"c{n}" for n in varying)
     params += [columns[n] for n in varying]
     return f"SELECT {', '.join(select)} FROM unnest({arrays}) AS u({aliases})", params
@@ -356,7 +358,7 @@ def insert_ignoring_conflicts_statement(
         # only the correlation the planner may read and hash every row with those values
         # (every active enrollment, for a chunk of fifty).
         key = f"t.{quote(target.pk.column)}"
-        conditions = [f"{key} = u.c{index}", f"{key} = ANY(%s::{concrete[index].db_type(connection)}[])"]
+        conditions = [f"{key} = u.c{index}", f"{key} = ANY(%s::{db_type(concrete[index], connection)}[])"]
         params.append(list(columns[index]))
         for name, value in expected.items():
             field = target.get_field(name)

@@ -415,10 +415,10 @@ def _objects(model: Any, ids: set[str]) -> list[Any]:
     c = connections[using]
     columns, fields = rows.select_list(model, c, "t")
     make = rows.builder(model, using)
+    where, params = rows.among(rows.column(model, pk.name, c, "t"), [pk.get_db_prep_value(v, c) for v in values], pk, c)
     found = rows.fetch(
-        f"SELECT {columns} FROM {rows.table(model, c)} t"
-        f" WHERE {rows.column(model, pk.name, c, 't')} IN ({rows.placeholders(values)})",
-        [pk.get_db_prep_value(v, c) for v in values],
+        f"SELECT {columns} FROM {rows.table(model, c)} t WHERE {where}",
+        params,
         rows.converters_for(fields, c),
         using=using,
     )
@@ -937,7 +937,7 @@ class BatchSender:
         )
         parts = [f"written AS ({written})"]
         enrollment_pk = Enrollment._meta.pk
-        key_type = enrollment_pk.db_type(db)
+        key_type = rows.db_type(enrollment_pk, db)
         e_table, e_id = rows.table(Enrollment, db), rows.column(Enrollment, "id", db)
         e_status = rows.column(Enrollment, "status", db)
         ended = Enrollment._meta.get_field("ended_at").get_db_prep_save(now, db)
@@ -989,7 +989,7 @@ class BatchSender:
             parts.append(f"moved AS ({move} RETURNING 1)")
             params += move_params
             result = "SELECT count(*) FROM moved"
-        with db.cursor() as cursor:
+        with rows.cursor(db, server_binding=True) as cursor:
             cursor.execute(f"WITH {', '.join(parts)} {result}", params)
             return cursor.fetchone()[0]
 
@@ -1088,7 +1088,7 @@ def _claimed_to_sending(ids: list[int], token: uuid.UUID, now) -> int:
     cost more than running it."""
     db = _db()
     sql, params = _claimed_to_sending_sql(ids, token, now, db)
-    with db.cursor() as cursor:
+    with rows.cursor(db, server_binding=True) as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -1100,12 +1100,12 @@ def _claimed_to_sending_sql(ids: list[int], token: uuid.UUID, now, db) -> tuple[
     quote = db.ops.quote_name
     field = meta.get_field
     status, claimed_at, claim_token = quote(field("status").column), field("claimed_at"), field("claim_token")
+    ours, id_params = rows.among(quote(meta.pk.column), ids, meta.pk, db)
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {status} = %s, {quote(claimed_at.column)} = %s "
-        f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(ids))}) "
-        f"AND {quote(claim_token.column)} = %s AND {status} = %s"
+        f"WHERE {ours} AND {quote(claim_token.column)} = %s AND {status} = %s"
     )
-    params = [DeliveryStatus.SENDING.value, claimed_at.get_db_prep_save(now, db), *ids,
+    params = [DeliveryStatus.SENDING.value, claimed_at.get_db_prep_save(now, db), *id_params,
               claim_token.get_db_prep_save(token, db), DeliveryStatus.CLAIMED.value]
     return sql, params
 

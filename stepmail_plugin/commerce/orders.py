@@ -192,7 +192,7 @@ def _order_rows(ids: list[int]) -> tuple[dict[int, Any], dict[int, Any], list[tu
     from django.db import connections, router
     from oscar.core.loading import get_model
 
-    from ..rows import column, converter, fetch, placeholders, table
+    from ..rows import among, column, converter, fetch, table
 
     Order, _Basket = _models()
     Line = get_model("order", "Line")
@@ -201,17 +201,19 @@ def _order_rows(ids: list[int]) -> tuple[dict[int, Any], dict[int, Any], list[tu
     Product = get_model("catalogue", "Product")
     using = router.db_for_read(Order)
     c = connections[using]
-    marks = placeholders(ids)
+    discounts_of, discount_ids = among(column(OrderDiscount, "order", c), ids, Order._meta.pk, c)
+    surcharges_of, surcharge_ids = among(column(Surcharge, "order", c), ids, Order._meta.pk, c)
+    lines_of, line_ids = among(column(Line, "order", c, "l"), ids, Order._meta.pk, c)
     discount_field = OrderDiscount._meta.get_field("amount")
     surcharge_field = Surcharge._meta.get_field("incl_tax")
     sums = fetch(
         f"SELECT {column(OrderDiscount, 'order', c)}, SUM({column(OrderDiscount, 'amount', c)}), 0"
-        f" FROM {table(OrderDiscount, c)} WHERE {column(OrderDiscount, 'order', c)} IN ({marks})"
+        f" FROM {table(OrderDiscount, c)} WHERE {discounts_of}"
         f" GROUP BY {column(OrderDiscount, 'order', c)}"
         f" UNION ALL SELECT {column(Surcharge, 'order', c)}, SUM({column(Surcharge, 'incl_tax', c)}), 1"
-        f" FROM {table(Surcharge, c)} WHERE {column(Surcharge, 'order', c)} IN ({marks})"
+        f" FROM {table(Surcharge, c)} WHERE {surcharges_of}"
         f" GROUP BY {column(Surcharge, 'order', c)}",
-        ids + ids,
+        discount_ids + surcharge_ids,
         using=using,
     )
     discounts: dict[int, Any] = {}
@@ -233,9 +235,9 @@ def _order_rows(ids: list[int]) -> tuple[dict[int, Any], dict[int, Any], list[tu
         f" FROM {table(Line, c)} l"
         f" LEFT OUTER JOIN {table(Product, c)} p ON {column(Line, 'product', c, 'l')} = {column(Product, Product._meta.pk.name, c, 'p')}"
         f" LEFT OUTER JOIN {table(Product, c)} pp ON {column(Product, 'parent', c, 'p')} = {column(Product, Product._meta.pk.name, c, 'pp')}"
-        f" WHERE {column(Line, 'order', c, 'l')} IN ({marks})"
+        f" WHERE {lines_of}"
         f" ORDER BY {column(Line, 'order', c, 'l')}, {column(Line, Line._meta.pk.name, c, 'l')}",
-        ids,
+        line_ids,
         [None, None, None, *price, None, None, None, None],
         using=using,
     )

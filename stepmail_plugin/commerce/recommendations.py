@@ -180,27 +180,31 @@ def _history_rows(user_ids: list[int], emails: list[str]) -> list[tuple]:
     c = connections[using]
     order_pk = column(Order, Order._meta.pk.name, c, "o")
     user_pk = column(User, User._meta.pk.name, c, "u")
-    # One index-friendly select per way of finding a customer's orders (an OR across the join
-    # would read every order): by account, by guest address, by account address.
-    wanted: list[str] = []
-    params: list[Any] = []
-    if user_ids:
-        wanted.append(f"SELECT {column(Order, Order._meta.pk.name, c)} FROM {table(Order, c)}"
-                      f" WHERE {column(Order, 'user', c)} IN ({placeholders(user_ids)})")
-        params += user_ids
-    if emails:
-        wanted.append(f"SELECT {column(Order, Order._meta.pk.name, c)} FROM {table(Order, c)}"
-                      f" WHERE LOWER({column(Order, 'guest_email', c)}) IN ({placeholders(emails)})")
-        wanted.append(f"SELECT {order_pk} FROM {table(Order, c)} o"
-                      f" INNER JOIN {table(User, c)} u ON {column(Order, 'user', c, 'o')} = {user_pk}"
-                      f" WHERE LOWER({column(User, 'email', c, 'u')}) IN ({placeholders(emails)})")
-        params += emails + emails
-    orders = " UNION ".join(wanted)
-    # PostgreSQL: the order ids as one array (evaluated once, before the join), so the lines are
-    # read through their order_id index. With ``IN (subquery)`` the planner sized the subquery
-    # from its branches' estimates (thousands, e.g. when the users table is small) and hashed
-    # every order line of the shop: five times slower at 5,000 orders, and growing with them.
-    lines_of = f"= ANY(ARRAY({orders}))" if c.vendor == "postgresql" else f"IN ({orders})"
+    params: list[Any]
+    if c.vendor == "postgresql":
+        orders, params = _customer_orders_postgresql(Order, User, c, user_ids, emails)
+        # The order ids as one array (evaluated once, before the join), so the lines are read
+        # through their order_id index. With ``IN (subquery)`` the planner sized the subquery
+        # from its branches' estimates (thousands, e.g. when the users table is small) and
+        # hashed every order line of the shop: five times slower at 5,000 orders, and growing.
+        lines_of = f"= ANY(ARRAY({orders}))"
+    else:
+        # One index-friendly select per way of finding a customer's orders (an OR across the
+        # join would read every order): by account, by guest address, by account address.
+        wanted: list[str] = []
+        params = []
+        if user_ids:
+            wanted.append(f"SELECT {column(Order, Order._meta.pk.name, c)} FROM {table(Order, c)}"
+                          f" WHERE {column(Order, 'user', c)} IN ({placeholders(user_ids)})")
+            params += user_ids
+        if emails:
+            wanted.append(f"SELECT {column(Order, Order._meta.pk.name, c)} FROM {table(Order, c)}"
+                          f" WHERE LOWER({column(Order, 'guest_email', c)}) IN ({placeholders(emails)})")
+            wanted.append(f"SELECT {order_pk} FROM {table(Order, c)} o"
+                          f" INNER JOIN {table(User, c)} u ON {column(Order, 'user', c, 'o')} = {user_pk}"
+                          f" WHERE LOWER({column(User, 'email', c, 'u')}) IN ({placeholders(emails)})")
+            params += emails + emails
+        lines_of = f"IN ({' UNION '.join(wanted)})"
     return fetch(
         f"SELECT {column(Order, 'user', c, 'o')}, LOWER({column(Order, 'guest_email', c, 'o')}),"
         f" LOWER({column(User, 'email', c, 'u')}), {column(Line, 'product', c, 'l')},"
@@ -213,6 +217,45 @@ def _history_rows(user_ids: list[int], emails: list[str]) -> list[tuple]:
         params,
         using=using,
     )
+
+
+def _customer_orders_postgresql(Order: Any, User: Any, c: Any, user_ids: list[int],
+                                emails: list[str]) -> tuple[str, list[Any]]:
+    """PostgreSQL: the ids of these customers' orders (by account, guest address, account
+    address) as a ``SELECT``, and its parameters: one array per list.
+
+    Each customer is looked up on its own (``LATERAL``, kept from being merged into a join by
+    ``OFFSET 0``), through the index on the account or on the lower-cased address (migration
+    0010). Given a list, the planner compares every order's address with every address of the
+    batch instead whenever the order table looks small: 2–4 ms per batch at 5,000 orders
+    against 0.1 ms for a hundred index probes, and the probes stay as cheap as the shop grows.
+    """
+    from ..rows import column, db_type, table
+
+    order_id = column(Order, Order._meta.pk.name, c)
+    user_type = db_type(Order._meta.get_field("user"), c)
+    wanted: list[str] = []
+    params: list[Any] = []
+    if user_ids:
+        wanted.append(
+            f"SELECT o.id FROM unnest(%s::{user_type}[]) AS x(v) CROSS JOIN LATERAL"
+            f" (SELECT {order_id} AS id FROM {table(Order, c)} WHERE {column(Order, 'user', c)} = x.v OFFSET 0) o"
+        )
+        params.append(list(user_ids))
+    if emails:
+        wanted.append(
+            f"SELECT o.id FROM unnest(%s::text[]) AS x(v) CROSS JOIN LATERAL"
+            f" (SELECT {order_id} AS id FROM {table(Order, c)}"
+            f" WHERE LOWER({column(Order, 'guest_email', c)}) = x.v OFFSET 0) o"
+        )
+        wanted.append(
+            f"SELECT o.{order_id} AS id FROM unnest(%s::text[]) AS x(v) CROSS JOIN LATERAL"
+            f" (SELECT {column(User, User._meta.pk.name, c)} AS id FROM {table(User, c)}"
+            f" WHERE LOWER({column(User, 'email', c)}) = x.v OFFSET 0) u"
+            f" INNER JOIN {table(Order, c)} o ON o.{column(Order, 'user', c)} = u.id"
+        )
+        params += [list(emails), list(emails)]
+    return " UNION ".join(wanted), params
 
 
 # -- Oscar's recommended products --------------------------------------------------------------
