@@ -24,6 +24,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -56,6 +57,7 @@ from .models import (
 )
 from .gates import SendGate
 from .policy import SuppressionIndex
+from .record_writer import RecordWriter
 from .rendering import brand as brand_module
 from .rendering.batch import prepare_deliveries, valid_email
 from .rendering.compile import CompiledStep
@@ -313,6 +315,24 @@ class Tick:
     pages: dict[int, tuple[Any, list[Any]]] = field(default_factory=dict)
     pages_stamp: Any = None
     pages_at: float = 0.0
+    #: Writes chunk records in the background (record_writer.py), started on first use.
+    writer: RecordWriter | None = None
+
+    def record_writer(self, connection: Any) -> RecordWriter | None:
+        """The tick's :class:`RecordWriter` for ``connection``, or None where records are
+        written in line."""
+        if not RecordWriter.usable(connection):
+            return None
+        if self.writer is None or self.writer.alias != connection.alias:
+            self.close()
+            self.writer = RecordWriter(connection.alias)
+        return self.writer
+
+    def close(self) -> None:
+        """Release what the tick holds beyond its batches (the record writer's connection)."""
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            writer.close()
 
 
 def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = None) -> TickResult:
@@ -331,14 +351,17 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
     except Exception:  # their work can wait for the next tick; mail due now cannot
         logger.exception("stepmail: follow-up work failed; sending anyway")
     tick = Tick()  # shared by the tick's batches
-    while time.monotonic() < deadline:
-        token = uuid.uuid4()
-        claimed = claim_deliveries(token, batch_size)
-        if not claimed:
-            break
-        result.batches += 1
-        result.claimed += len(claimed)
-        BatchSender(token, result, deadline=deadline, tick=tick).run(claimed)
+    try:
+        while time.monotonic() < deadline:
+            token = uuid.uuid4()
+            claimed = claim_deliveries(token, batch_size)
+            if not claimed:
+                break
+            result.batches += 1
+            result.claimed += len(claimed)
+            BatchSender(token, result, deadline=deadline, tick=tick).run(claimed)
+    finally:
+        tick.close()
     return result
 
 
@@ -713,18 +736,31 @@ class BatchSender:
             logger.exception("stepmail: could not open the mail connection; sending one by one")
         self.journal = send_journal.Journal.open(self.token)
         done = False
+        pending: PendingRecord | None = None
         try:
             chunks = [deliveries[start : start + SEND_CHUNK] for start in range(0, len(deliveries), SEND_CHUNK)]
             # Each chunk's record also moves the next chunk to ``sending`` (one commit, not two).
             moved: list[Delivery] | None = None
             for index, chunk in enumerate(chunks):
+                rendered = None
+                if pending is not None:
+                    # The previous chunk's record is being written in the background: render this
+                    # chunk meanwhile. Nothing of it is handed over before that record committed
+                    # and said which of its rows are still ours.
+                    rendered = {delivery.pk: self.prepare(delivery) for delivery in chunk}
+                    moved, pending = pending.result(), None
                 if moved is None and self._out_of_time(time.monotonic()):
                     self._release_rest()
                     break
                 following = chunks[index + 1] if index + 1 < len(chunks) else None
-                moved = self.run_chunk(chunk, moved=moved, following=following)
+                outcome = self.run_chunk(chunk, moved=moved, following=following, rendered=rendered)
+                pending, moved = (outcome, None) if isinstance(outcome, PendingRecord) else (None, outcome)
             done = True
         finally:
+            if pending is not None:
+                # Stopped by an error while the last record was being written: let it finish
+                # before the journal is closed (and kept for the next tick).
+                pending.wait()
             if self.journal is not None:
                 # Kept after a failure: the next tick settles the batch from it.
                 self.journal.close(done=done)
@@ -747,11 +783,14 @@ class BatchSender:
         self.result.released += released
 
     def run_chunk(self, chunk: list[Delivery], *, moved: list[Delivery] | None = None,
-                  following: list[Delivery] | None = None) -> list[Delivery] | None:
+                  following: list[Delivery] | None = None,
+                  rendered: dict[int, Any] | None = None) -> list[Delivery] | PendingRecord | None:
         """Send ``chunk`` and record it. ``moved``: the chunk's deliveries still ours, when the
         previous chunk's record already moved it to ``sending``. ``following``: the next chunk,
         moved to ``sending`` by this one's record unless time ran out; returns what of it is ours
-        (None: it was not moved)."""
+        (None: it was not moved), or a :class:`PendingRecord` saying so once the record written
+        in the background is done. ``rendered``: what :meth:`prepare` made of each delivery
+        already, by primary key."""
         started = time.monotonic()
         if moved is None:
             now = timezone.now()
@@ -767,7 +806,7 @@ class BatchSender:
                 outcomes.append((delivery, _Release()))
                 self.result.released += 1
                 continue
-            prepared = self.prepare(delivery)
+            prepared = rendered[delivery.pk] if rendered is not None else self.prepare(delivery)
             if isinstance(prepared, (_Skip, _Release, _Defer, _Delay, SendOutcome)):
                 outcomes.append((delivery, prepared))
             elif self.journal is not None and not self.journal.handing(delivery.pk):
@@ -797,11 +836,13 @@ class BatchSender:
         return [d for d in chunk if d.pk in ours]
 
     def record(self, outcomes: list[tuple[Delivery, Any]],
-               then_move: list[Delivery] | None = None) -> list[Delivery] | None:
+               then_move: list[Delivery] | None = None) -> list[Delivery] | PendingRecord | None:
         """Write what happened to ``outcomes`` and advance the enrollments whose mail is done.
 
         ``then_move``: the batch's next chunk, moved ``claimed`` → ``sending`` in the same
-        transaction (it is handed over right after); returns those of it that are ours."""
+        transaction (it is handed over right after); returns those of it that are ours, or,
+        when the tick writes records in the background (record_writer.py), a
+        :class:`PendingRecord` that returns them once written."""
         now = timezone.now()
         exits: dict[str, list[int]] = defaultdict(list)
         changed: list[tuple[Delivery, str]] = []
@@ -877,11 +918,11 @@ class BatchSender:
         names = [name for name in _RECORDED if name in fields]
         moved_count = 0
 
-        def write() -> None:
+        def write() -> int:
             nonlocal moved_count
             if _db().vendor == "postgresql":
                 moved_count = self._write_at_once(outcomes, names, exits, exited, next_ids, now)
-                return
+                return moved_count
             with transaction.atomic(using=_db().alias):
                 # Compare-and-set on our token: rows someone else settled meanwhile (an erasure, a
                 # person settling an uncertain one) keep their decision and are not advanced.
@@ -906,7 +947,12 @@ class BatchSender:
                     self.advance(finished, now)
                 if next_ids:
                     moved_count = _claimed_to_sending(next_ids, self.token, now)
+            return moved_count
 
+        writer = self.tick.record_writer(_db()) if then_move else None
+        if writer is not None:
+            # In a thread with its own connection (on which _db() is that connection).
+            return PendingRecord(self, writer.submit(lambda: _retrying(write)), changed, then_move)
         # What the backend answered is known only here: losing it to a dropped database
         # connection would turn sent mail into uncertain mail, so reconnect and write again.
         _retrying(write)
@@ -1027,6 +1073,28 @@ class BatchSender:
             following.append({"enrollment_id": enrollment.pk, "step_id": nxt.pk, "step_path": nxt.path,
                               "due_at": due_at_for(enrollment, nxt)})
         return following, completed
+
+
+class PendingRecord:
+    """A chunk's record being written in the background (:meth:`BatchSender.record`)."""
+
+    def __init__(self, sender: BatchSender, future: Future, changed: list[tuple[Delivery, str]],
+                 then_move: list[Delivery]):
+        self.sender, self.future, self.changed, self.then_move = sender, future, changed, then_move
+
+    def result(self) -> list[Delivery] | None:
+        """Wait for the record; the next chunk's deliveries still ours. Raises what it raised."""
+        moved_count = self.future.result()
+        _announce(self.changed)
+        return self.sender._ours(self.then_move, moved_count)
+
+    def wait(self) -> None:
+        """Wait for the record without using its answer (logged if it failed)."""
+        try:
+            self.future.result()
+        except Exception:
+            logger.exception("stepmail: recording batch %s failed; its send journal keeps the answers",
+                             self.sender.token)
 
 
 @dataclass

@@ -192,7 +192,7 @@ def _order_rows(ids: list[int]) -> tuple[dict[int, Any], dict[int, Any], list[tu
     from django.db import connections, router
     from oscar.core.loading import get_model
 
-    from ..rows import among, column, converter, fetch, table
+    from ..rows import among, column, converters_for, fetch, table
 
     Order, _Basket = _models()
     Line = get_model("order", "Line")
@@ -218,14 +218,14 @@ def _order_rows(ids: list[int]) -> tuple[dict[int, Any], dict[int, Any], list[tu
     )
     discounts: dict[int, Any] = {}
     surcharges: dict[int, Any] = {}
-    to_discount, to_surcharge = converter(discount_field, c), converter(surcharge_field, c)
+    to_discount, to_surcharge = converters_for([discount_field, surcharge_field], c)
     for order_id, total, kind in sums:
         if kind:
             surcharges[order_id] = to_surcharge(total) if to_surcharge and total is not None else total
         else:
             discounts[order_id] = to_discount(total) if to_discount and total is not None else total
-    price = [converter(Line._meta.get_field(name), c)
-             for name in ("unit_price_incl_tax", "line_price_incl_tax", "unit_price_excl_tax")]
+    price = converters_for([Line._meta.get_field(name)
+                            for name in ("unit_price_incl_tax", "line_price_incl_tax", "unit_price_excl_tax")], c)
     lines = fetch(
         f"SELECT {column(Line, 'order', c, 'l')}, {column(Line, 'title', c, 'l')},"
         f" {column(Line, 'quantity', c, 'l')}, {column(Line, 'unit_price_incl_tax', c, 'l')},"
