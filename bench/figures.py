@@ -71,7 +71,7 @@ def _dispatch_once(batch_size: int, profile: str = "") -> tuple[Any, Any, int]:
 
         profiler = Profiler()
         profiler.start()
-    with connection.execute_wrapper(counter), stopwatch() as timing:
+    with counter.everywhere(), stopwatch() as timing:
         result = dispatch_due(batch_size=batch_size)
     gc.unfreeze()
     if profile.endswith(".prof"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,14 +11,36 @@ from dataclasses import dataclass
 
 class QueryCounter:
     """Counts every statement sent to the database (``connection.execute_wrapper``), savepoints
-    included; cheaper than Django's debug cursor, so it can stay on while timing."""
+    included; cheaper than Django's debug cursor, so it can stay on while timing.
+
+    :meth:`everywhere` also counts the statements of connections opened meanwhile by other
+    threads (the dispatcher's record writer has a connection of its own)."""
 
     def __init__(self) -> None:
         self.count = 0
+        self._lock = threading.Lock()
 
     def __call__(self, execute, sql, params, many, context):
-        self.count += 1
+        with self._lock:
+            self.count += 1
         return execute(sql, params, many, context)
+
+    @contextmanager
+    def everywhere(self):
+        """Count on this thread's connection and on every connection opened while in the block."""
+        from django.db import connection
+        from django.db.backends.signals import connection_created
+
+        def attach(sender, connection, **kwargs):
+            if self not in connection.execute_wrappers:
+                connection.execute_wrappers.append(self)
+
+        connection_created.connect(attach, weak=False)
+        try:
+            with connection.execute_wrapper(self):
+                yield self
+        finally:
+            connection_created.disconnect(attach)
 
 
 @dataclass

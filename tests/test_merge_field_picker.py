@@ -120,3 +120,16 @@ def test_an_ab_variants_subject_and_preheader_have_the_picker(client):
     names = [node["name"] for node in soup.select("[name^='variants-0-']") if node.get("name")]
     wanted = ["name", "weight", "subject", "preheader", "extra_delay_value", "extra_delay_unit"]
     assert [n for n in (name.removeprefix("variants-0-") for name in names) if n in wanted] == wanted
+
+
+@pytest.mark.parametrize("block_name", ["text_image", "voucher", "review_request", "survey"])
+def test_the_rich_texts_inside_blocks_have_the_picker_too(block_name):
+    """Editors write "{{ first_name }}様" in a coupon's or a review request's text as in a
+    paragraph: the same toolbar control, while the stored block definition (what migrations
+    record) stays the editor-independent feature list."""
+    from stepmail_plugin.models import StepEmailPage
+
+    text = StepEmailPage._meta.get_field("body").stream_block.child_blocks[block_name].child_blocks["text"]
+    assert FEATURE in text.features
+    assert FEATURE not in text.deconstruct()[2]["features"]
+    assert FEATURE in text.field.widget.features  # the editor widget is built with the control

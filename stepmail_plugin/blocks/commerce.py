@@ -42,7 +42,7 @@ from .base import (
     placeholders_wanted,
     rich_text_merge_errors,
 )
-from .content import MERGE_HELP, MergeCharBlock, html_to_text
+from .content import MERGE_HELP, MergeCharBlock, MergeRichTextBlock, html_to_text
 
 SOURCE_CHOICES = [
     ("handpicked", _("Hand-picked products (below)")),
@@ -422,7 +422,7 @@ class VoucherBlock(PersonalizedStructBlock):
         help_text=_("Every recipient gets their own single-use code from this template when the mail is sent."),
     )
     heading = MergeCharBlock(label=_("Heading"), required=False, default=_("A coupon for you"))
-    text = blocks.RichTextBlock(
+    text = MergeRichTextBlock(
         label=pgettext_lazy("stepmail", "Text"), required=False, features=["bold", "italic", "link"], help_text=MERGE_HELP
     )
     button_text = blocks.CharBlock(label=_("Button text"), required=False, max_length=80)
@@ -494,7 +494,7 @@ class VoucherBlock(PersonalizedStructBlock):
 
 class ReviewRequestBlock(PersonalizedStructBlock):
     heading = MergeCharBlock(label=_("Heading"), required=False, default=_("How did you like it?"))
-    text = blocks.RichTextBlock(
+    text = MergeRichTextBlock(
         label=pgettext_lazy("stepmail", "Text"), required=False, features=["bold", "italic", "link"], help_text=MERGE_HELP
     )
     button_text = blocks.CharBlock(label=_("Button text"), default=_("Write a review"), max_length=40)

@@ -13,6 +13,7 @@ from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 
+from ..editor.mergefields import FEATURE as MERGE_FEATURE
 from ..editor.mergefields import MergeTextInput
 from ..rendering.merge import validate_merge_text
 from .base import EmailBlockMixin, RenderContext
@@ -64,6 +65,19 @@ class HeadingBlock(EmailBlockMixin, MergeCharBlock):
         icon = "title"
         label = _("Heading")
         form_classname = "title"
+
+
+class MergeRichTextBlock(blocks.RichTextBlock):
+    """A rich text inside another block whose text may hold merge fields (checked by the block
+    around it), with the merge-field picker in its toolbar."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        # Added here, not given by the caller: the picker is part of the editor, not of the
+        # stored text, and constructor arguments are what migrations record.
+        features = kwargs.get("features")
+        if features is not None and MERGE_FEATURE not in features:
+            kwargs["features"] = [*features, MERGE_FEATURE]
+        super().__init__(*args, **kwargs)
 
 
 class ParagraphBlock(EmailBlockMixin, blocks.RichTextBlock):
@@ -185,7 +199,7 @@ class TextImageBlock(EmailBlockMixin, blocks.StructBlock):
         required=False,
         help_text=_("Shown when the mail client blocks images; describe the picture."),
     )
-    text = blocks.RichTextBlock(
+    text = MergeRichTextBlock(
         label=pgettext_lazy("stepmail", "Text"), features=["bold", "italic", "link", "h3", "ul"], help_text=MERGE_HELP
     )
     image_position = blocks.ChoiceBlock(

@@ -14,7 +14,7 @@ from ..rendering.batch import Mode
 from ..tokens import SURVEY, make_token
 from .base import rich_text_merge_errors
 from .commerce import PersonalizedStructBlock, _track
-from .content import MERGE_HELP, MergeCharBlock
+from .content import MERGE_HELP, MergeCharBlock, MergeRichTextBlock
 
 
 class SurveyBlock(PersonalizedStructBlock):
@@ -25,7 +25,8 @@ class SurveyBlock(PersonalizedStructBlock):
         help_text=_("A “step mail survey” page; answers are stored with the customer who gave them."),
     )
     heading = MergeCharBlock(label=_("Heading"), required=False, default=_("Tell us what you think"))
-    text = blocks.RichTextBlock(label=pgettext_lazy("stepmail", "Text"), required=False, features=["bold", "italic"], help_text=MERGE_HELP)
+    text = MergeRichTextBlock(label=pgettext_lazy("stepmail", "Text"), required=False, features=["bold", "italic"],
+                              help_text=MERGE_HELP)
     button_text = blocks.CharBlock(label=_("Button text"), default=_("Answer the survey"), max_length=80)
 
     email_template = "stepmail/mail/blocks/survey.html"
