@@ -63,3 +63,32 @@ def test_editor_inserts_merge_fields_with_the_picker(admin, store, shots):
     expect(admin.locator(".sm-mail-info")).to_contain_text("山田様、ありがとうございます")
     mail = admin.frame_locator("iframe.sm-frame")
     expect(mail.get_by_text("こんにちは、花子")).to_be_visible()
+
+
+def test_the_picker_is_in_the_rich_text_of_a_review_request_too(admin, store):
+    """The rich texts inside blocks (text and picture, coupon, review request, survey) have the
+    same toolbar control as a paragraph; what it inserts is saved with the block."""
+    sequence = json.loads(store.run(
+        "shell", "-c", CREATE_SEQUENCE.replace("merge-field-practice", "merge-field-in-blocks")
+    ).strip().splitlines()[-1])
+    admin.goto(f"/cms/pages/add/stepmail/stepemailpage/{sequence}/")
+    admin.get_by_role("textbox", name="タイトル*").fill("レビューのお願い")
+    admin.get_by_role("textbox", name="件名*").fill("使い心地はいかがですか")
+
+    add_block(admin, "レビュー依頼")
+    type_rich_text(admin, "お届けから一週間、")
+    editor = admin.locator("[data-contentpath='body'] .public-DraftEditor-content").last
+    editor.press("End")
+    admin.locator(".Draftail-MetaToolbar").last.get_by_role("button", name="差し込み項目を挿入").click()
+    picker = admin.locator(".stepmail-merge-picker--draftail .stepmail-merge-menu")
+    expect(picker.get_by_role("menuitem")).to_have_count(8)
+    picker.get_by_role("menuitem", name=re.compile("^名")).click()
+    expect(editor).to_contain_text('お届けから一週間、{{ first_name|default:"お客様" }}')
+    stored = editor.locator("xpath=ancestor::div[contains(@class, 'w-field__input')][1]//input[@type='hidden']")
+    expect(stored.first).to_have_value(re.compile(re.escape('{{ first_name|default:\\"お客様\\" }}')))
+
+    save_draft(admin)
+    expect(messages(admin)).to_contain_text("レビューのお願い")
+    # The saved draft keeps the tag in the block's text (the edit page shows it again).
+    saved = admin.locator("[data-contentpath='body'] .public-DraftEditor-content").last
+    expect(saved).to_contain_text('お届けから一週間、{{ first_name|default:"お客様" }}')
