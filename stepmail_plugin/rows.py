@@ -12,6 +12,7 @@ return. :func:`builder` turns a row into a model instance as ``Model.from_db`` d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -59,21 +60,16 @@ def cursor(connection: Any, *, server_binding: bool = False) -> Any:
     return wrapper
 
 
-_FAST: list[Any] = []
-
-
+@cache
 def _fast_postgresql() -> tuple[Any, Any] | None:
     """psycopg's timestamptz loader and Django's server-side binding cursor class (None with
     psycopg 2)."""
-    if not _FAST:
-        try:
-            from django.db.backends.postgresql.base import ServerBindingCursor
-            from psycopg.types.datetime import TimestamptzLoader
-        except ImportError:
-            _FAST.append(None)
-        else:
-            _FAST.append((TimestamptzLoader, ServerBindingCursor))
-    return _FAST[0]
+    try:
+        from django.db.backends.postgresql.base import ServerBindingCursor
+        from psycopg.types.datetime import TimestamptzLoader
+    except ImportError:
+        return None
+    return TimestamptzLoader, ServerBindingCursor
 
 
 def placeholders(values: Sequence[Any]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 VIEWPORT_MIDDLE = (640, 400)
 
@@ -26,8 +26,12 @@ def type_rich_text(page: Page, text: str) -> None:
     editor.type(text)
     # Draftail copies its content into the form's hidden input a moment after typing; an editor
     # who saved faster than that would save the block empty, so wait until it is there.
-    stored = editor.locator("xpath=ancestor::div[contains(@class, 'w-field__input')][1]//input[@type='hidden']")
-    expect(stored.first).to_have_value(re.compile(re.escape(text[:6])))
+    expect(stored_rich_text(editor)).to_have_value(re.compile(re.escape(text[:6])))
+
+
+def stored_rich_text(editor: Locator) -> Locator:
+    """The hidden form input a Draftail ``editor`` copies its content into (what saving sends)."""
+    return editor.locator("xpath=ancestor::div[contains(@class, 'w-field__input')][1]//input[@type='hidden']").first
 
 
 def choose(page: Page, button: str, item: str) -> None:
