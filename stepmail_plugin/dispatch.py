@@ -317,6 +317,10 @@ class Tick:
     pages_at: float = 0.0
     #: Writes chunk records in the background (record_writer.py), started on first use.
     writer: RecordWriter | None = None
+    #: Size of the next batch to claim in the background while one sends (None: claim in line).
+    claim_ahead: int | None = None
+    #: The next batch, being claimed in the background (:class:`ClaimAhead`).
+    ahead: ClaimAhead | None = None
 
     def record_writer(self, connection: Any) -> RecordWriter | None:
         """The tick's :class:`RecordWriter` for ``connection``, or None where records are
@@ -328,11 +332,33 @@ class Tick:
             self.writer = RecordWriter(connection.alias)
         return self.writer
 
-    def close(self) -> None:
-        """Release what the tick holds beyond its batches (the record writer's connection)."""
+    def start_next_claim(self, connection: Any) -> None:
+        """Claim the tick's next batch in the record writer's thread while this one sends, where
+        records are written in the background and the tick expects another batch."""
+        if self.claim_ahead is None or self.ahead is not None:
+            return
+        writer = self.record_writer(connection)
+        if writer is not None:
+            self.ahead = ClaimAhead(writer, self.claim_ahead)
+
+    def take_ahead(self) -> tuple[uuid.UUID, list[Delivery]] | None:
+        """The batch claimed ahead (its token and deliveries), or None if none was (or its claim
+        failed: then claim in line)."""
+        ahead, self.ahead = self.ahead, None
+        return None if ahead is None else ahead.result()
+
+    def close(self) -> int:
+        """Release what the tick holds beyond its batches: a batch claimed ahead and not sent
+        (returns how many deliveries went back to ``scheduled``), and the record writer's
+        connection."""
+        released = 0
+        if self.ahead is not None:
+            ahead, self.ahead = self.ahead, None
+            released = ahead.release()
         if self.writer is not None:
             writer, self.writer = self.writer, None
             writer.close()
+        return released
 
 
 def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = None) -> TickResult:
@@ -353,16 +379,56 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
     tick = Tick()  # shared by the tick's batches
     try:
         while time.monotonic() < deadline:
-            token = uuid.uuid4()
-            claimed = claim_deliveries(token, batch_size)
+            ahead = tick.take_ahead()
+            if ahead is not None:
+                token, claimed = ahead
+            else:
+                token = uuid.uuid4()
+                claimed = claim_deliveries(token, batch_size)
             if not claimed:
                 break
             result.batches += 1
             result.claimed += len(claimed)
+            # A full batch: more is probably due, so the next one is claimed while this one sends.
+            tick.claim_ahead = batch_size if len(claimed) >= batch_size else None
             BatchSender(token, result, deadline=deadline, tick=tick).run(claimed)
     finally:
-        tick.close()
+        result.released += tick.close()
     return result
+
+
+class ClaimAhead:
+    """The next batch of a tick, claimed by :func:`claim_deliveries` in the record writer's
+    thread (its own connection) while the current batch renders and sends, so the worker does
+    not wait for the claim's round trip between batches.
+
+    The rows are only ``claimed``: nothing of them is handed over before their own batch moves
+    them to ``sending``. A batch claimed ahead that the tick does not send (out of time, or
+    stopped by an error) is released at once by :meth:`release`, not left for its lease to
+    expire.
+    """
+
+    def __init__(self, writer: RecordWriter, limit: int):
+        self.token = uuid.uuid4()
+        self.future: Future = writer.submit(lambda: claim_deliveries(self.token, limit))
+
+    def result(self) -> tuple[uuid.UUID, list[Delivery]] | None:
+        """The token and deliveries claimed, or None if the claim failed (logged; whatever it
+        may have claimed is released)."""
+        try:
+            return self.token, self.future.result()
+        except Exception:
+            logger.exception("stepmail: claiming the next batch in the background failed; claiming again")
+            self.release()
+            return None
+
+    def release(self) -> int:
+        """Put what this claim took back to ``scheduled``; returns how many rows."""
+        try:
+            self.future.result()
+        except Exception:  # failed: released below all the same, in case its rows were claimed
+            pass
+        return _release_claimed(self.token)
 
 
 def _claimed_deliveries(token: uuid.UUID, statuses) -> list[Delivery]:
@@ -753,6 +819,10 @@ class BatchSender:
                     self._release_rest()
                     break
                 following = chunks[index + 1] if index + 1 < len(chunks) else None
+                if following is None:
+                    # The last chunk: the background thread has no record to write before this
+                    # one's (written in line), so it claims the tick's next batch meanwhile.
+                    self.tick.start_next_claim(_db())
                 outcome = self.run_chunk(chunk, moved=moved, following=following, rendered=rendered)
                 pending, moved = (outcome, None) if isinstance(outcome, PendingRecord) else (None, outcome)
             done = True
@@ -777,10 +847,7 @@ class BatchSender:
         return started is not None and now - started >= stepmail_settings.LEASE_SECONDS / 2
 
     def _release_rest(self) -> None:
-        released = _retrying(lambda: Delivery.objects.filter(
-            claim_token=self.token, status=DeliveryStatus.CLAIMED
-        ).update(status=DeliveryStatus.SCHEDULED, claim_token=None, claimed_at=None))
-        self.result.released += released
+        self.result.released += _release_claimed(self.token)
 
     def run_chunk(self, chunk: list[Delivery], *, moved: list[Delivery] | None = None,
                   following: list[Delivery] | None = None,
@@ -1134,6 +1201,13 @@ class _Delay:
 
 #: Per SECRET_KEY: message_id's keyed HMAC object, copied for each mail.
 _message_id_macs: dict[str, Any] = {}
+
+
+def _release_claimed(token: uuid.UUID) -> int:
+    """Put the deliveries ``token`` claimed and did not hand over back to ``scheduled``."""
+    return _retrying(lambda: Delivery.objects.filter(
+        claim_token=token, status=DeliveryStatus.CLAIMED
+    ).update(status=DeliveryStatus.SCHEDULED, claim_token=None, claimed_at=None))
 
 
 def message_id(delivery: Delivery, domain: str) -> str:
