@@ -44,6 +44,8 @@ def parse_args(argv=None):
     parser.add_argument("--only", default="", help="comma-separated figures: dispatch,order,idle,drain,birdsong")
     parser.add_argument("--recipients", type=int, default=5000, help="recipients of the dispatch figure")
     parser.add_argument("--batch-size", type=int, default=100, help="dispatcher batch size")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="dispatch runs (each with its floor) whose medians are reported; default 3, 1 with --quick")
     parser.add_argument("--profile", default="", help="write a pyinstrument profile of the dispatch run here (.html)")
     parser.add_argument("--out", default=str(ROOT / "artifacts"), help="folder for the chart and the JSON")
     return parser.parse_args(argv)
@@ -164,7 +166,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     reset_database()
     bench = figures.Bench(quick=args.quick, recipients=args.recipients, batch_size=args.batch_size,
-                          profile=args.profile)
+                          profile=args.profile, repeat=max(1, args.repeat or (1 if args.quick else 3)))
     wanted = [w for w in args.only.split(",") if w] or list(figures.FIGURES)
     figures.prepare(bench)
     for name in wanted:

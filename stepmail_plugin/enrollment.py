@@ -239,9 +239,16 @@ def enroll(
         _insert_also(also)
         return []
     alias = router.db_for_write(Enrollment)
-    with transaction.atomic(using=alias):  # one commit for the contact, its enrollments and ``also``
+    if _one_write(alias, sequences):
+        # PostgreSQL: the contact (if new), its enrollments, their first deliveries and ``also``
+        # are written by one statement, atomic on its own; no transaction around it saves
+        # checkout the BEGIN and COMMIT round trips.
         created = _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key, match,
                           also=also, alias=alias)
+    else:
+        with transaction.atomic(using=alias):  # one commit for the contact, its enrollments and ``also``
+            created = _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key, match,
+                              also=also, alias=alias)
     if created:
         transaction.on_commit(
             lambda: enrollment_created.send(sender=Enrollment, enrollments=created), using=alias
@@ -254,14 +261,26 @@ def _insert_also(also: Sequence[tuple[type[Model], Mapping[str, Any]]]) -> None:
         insert_rows(model, [row], using=router.db_for_write(model))
 
 
+def _folds(alias: str, sequences: Sequence[SequencePage]) -> bool:
+    """PostgreSQL: a new contact is inserted by the statement that writes its enrollments (one
+    round trip less at checkout), unless a holdout group needs its id to decide who is held out."""
+    return connections[alias].vendor == "postgresql" and not any(getattr(s, "holdout_percent", 0) for s in sequences)
+
+
+def _one_write(alias: str, sequences: Sequence[SequencePage]) -> bool:
+    """Whether :func:`_enroll` writes everything that must commit together in one statement
+    (:func:`_write` with the new contact folded in), outside any transaction of the caller's.
+
+    Besides that statement it only reads, or completes an existing contact's empty names,
+    language or consent (an update worth keeping on its own); a new contact enrolled nowhere is
+    written with ``also`` in a transaction of its own."""
+    return _folds(alias, sequences) and not connections[alias].in_atomic_block
+
+
 def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_source, key=None, match=None, *,
             also=(), alias="default"):
     person = person_from(who)
-    # PostgreSQL: a new contact is inserted by the statement that writes its enrollments (one
-    # round trip less at checkout), unless a holdout group needs its id to decide who is held out.
-    fold = connections[alias].vendor == "postgresql" and not any(
-        getattr(s, "holdout_percent", 0) for s in sequences
-    )
+    fold = _folds(alias, sequences)
     contact, suppressions = contact_and_suppressions(person, consent_source=consent_source, create=not fold)
     rows: list[dict[str, Any]] = []
     if contact is None:
@@ -280,8 +299,10 @@ def _enroll(who, trigger, sequences, first_steps, obj, at, context, consent_sour
             )
     if contact is not None and contact.pk is None:  # not inserted yet (``fold``)
         if not rows:
-            _insert_new_contact(contact, alias)
-            _insert_also(also)
+            # Two statements that commit together (enroll() may have opened no transaction).
+            with transaction.atomic(using=alias, savepoint=False):
+                _insert_new_contact(contact, alias)
+                _insert_also(also)
             return []
     elif not rows:
         _insert_also(also)
