@@ -134,7 +134,8 @@ DEFAULTS: dict[str, Any] = {
     # Folder of the send journals; None: a folder in the system's temp dir named after the database.
     "JOURNAL_DIR": None,
     # PostgreSQL: write each chunk's record from a thread with its own connection while the next
-    # chunk is rendered (record_writer.py); a worker holds one more connection during a tick.
+    # chunk is rendered, and claim the next batch there while a batch's last chunk is sent
+    # (record_writer.py, dispatch.ClaimAhead); a worker holds one more connection during a tick.
     "RECORD_IN_BACKGROUND": True,
     # How long signed links stay valid, in seconds per purpose (None: no expiry). Unsubscribe
     # links keep working: the law expects them to, in any mail the customer kept; so do click

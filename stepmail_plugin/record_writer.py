@@ -8,6 +8,9 @@ Nothing of that chunk is handed over before the record has committed and said wh
 the worker still holds, so the order the guarantees rest on (docs/guarantees.md) is unchanged:
 send, record, then the next chunk.
 
+The same thread claims the tick's next batch while a batch's last chunk is sent (whose record is
+written in line): :class:`stepmail_plugin.dispatch.ClaimAhead`.
+
 Used only where it can be: on PostgreSQL, outside a transaction (the thread's connection would
 not see uncommitted rows), unless ``STEPMAIL["RECORD_IN_BACKGROUND"]`` is off. The thread and its
 connection live for one tick; a worker holds one more database connection meanwhile.
