@@ -352,12 +352,14 @@ class Tick:
         (returns how many deliveries went back to ``scheduled``), and the record writer's
         connection."""
         released = 0
-        if self.ahead is not None:
-            ahead, self.ahead = self.ahead, None
-            released = ahead.release()
-        if self.writer is not None:
-            writer, self.writer = self.writer, None
-            writer.close()
+        try:
+            if self.ahead is not None:
+                ahead, self.ahead = self.ahead, None
+                released = ahead.release()
+        finally:  # the thread and its connection end with the tick, whatever the release did
+            if self.writer is not None:
+                writer, self.writer = self.writer, None
+                writer.close()
         return released
 
 

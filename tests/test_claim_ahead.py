@@ -83,6 +83,22 @@ def test_a_batch_claimed_ahead_is_put_back_when_the_tick_runs_out_of_time(five_d
     assert sorted(m.to[0] for m in mail.outbox) == [f"guest{n}@example.jp" for n in range(5)]
 
 
+def test_a_batch_claimed_ahead_is_put_back_when_an_error_stops_the_tick(five_due, monkeypatch):
+    def broken_record(self, outcomes, then_move=None):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(dispatch.BatchSender, "record", broken_record)
+    with pytest.raises(RuntimeError):
+        dispatch_due(batch_size=2)
+    assert [(background(name), count) for name, count in five_due] == [(False, 2), (True, 2)]
+    # The first batch went out unrecorded (its send journal keeps the answers for the next
+    # tick); the batch claimed ahead is back in the queue with the last one.
+    due = Delivery.objects.filter(due_at__lte=timezone.now())
+    assert due.filter(status=DeliveryStatus.SENDING).count() == 2
+    assert due.filter(status=DeliveryStatus.SCHEDULED, claim_token__isnull=True).count() == 3
+    assert not due.filter(status=DeliveryStatus.CLAIMED).exists()
+
+
 def test_a_failed_claim_in_the_background_is_claimed_again_in_line(five_due, monkeypatch, caplog):
     claim = dispatch.claim_deliveries
     failed = []
