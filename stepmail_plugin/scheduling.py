@@ -48,10 +48,15 @@ def default_zone() -> tzinfo:
     return _zone(name) or UTC
 
 
+def contact_zone(contact: Any) -> tzinfo | None:
+    """The contact's own time zone, or None when it has none (or an unknown one)."""
+    name = getattr(contact, "timezone", "") if contact is not None else ""
+    return _zone(name) if name else None
+
+
 def zone_for(contact: Any) -> tzinfo:
     """The time zone of a contact (its own if valid, else the default)."""
-    name = getattr(contact, "timezone", "") if contact is not None else ""
-    return (_zone(name) if name else None) or default_zone()
+    return contact_zone(contact) or default_zone()
 
 
 def local_instant(day: date, at: time, tz: tzinfo) -> datetime:

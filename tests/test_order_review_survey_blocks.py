@@ -164,3 +164,23 @@ def test_prices_follow_the_order_currency():
     assert "Scarf" in html and "€" in html
     assert "Socks" not in html  # priced in yen only
     assert placed.total_incl_tax == D("48.00")
+
+
+@pytest.mark.django_db
+def test_the_order_date_is_the_customers_own_day_in_merge_fields_and_in_the_order_summary():
+    """An order placed at 01:30 on 1 December in Tokyo (the shop's zone) is still 30 November
+    for a customer in Los Angeles: the subject's merge field and the order summary agree."""
+    from datetime import UTC, datetime
+
+    from stepmail_plugin.models import Contact
+
+    make_sequence(steps=[{"subject": "{{ order_date }}のご注文", "delay": 0, "body": [
+        block("order_summary", heading="ご注文", show_images=False, show_totals=False)]}])
+    placed = order(product("リネンシャツ", 4800), user=make_user())
+    type(placed).objects.filter(pk=placed.pk).update(date_placed=datetime(2026, 11, 30, 16, 30, tzinfo=UTC))
+    Contact.objects.filter(email="hanako@example.jp").update(timezone="America/Los_Angeles")
+    dispatch_due()
+    message = mail.outbox[0]
+    assert message.subject == "2026年11月30日のご注文"
+    assert "2026年11月30日" in message.body and "12月1日" not in message.body
+    assert "12月1日" not in html_of(message)

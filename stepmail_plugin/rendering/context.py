@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import Any
 
 from django.conf import settings
 from django.utils import translation
 
 from ..conf import stepmail_settings
+from ..scheduling import contact_zone
 from .merge import EDITOR_FIELDS
 
-ObjectValues = Callable[[Any, str], dict[str, Any]]
-_object_values: dict[str, ObjectValues] = {}
-_by_class: dict[type, ObjectValues | None] = {}
+ObjectValues = Callable[..., dict[str, Any]]
+#: Per model label: the provider, and whether it takes the recipient's time zone (``zone=``).
+_object_values: dict[str, tuple[ObjectValues, bool]] = {}
+_by_class: dict[type, tuple[ObjectValues, bool] | None] = {}
 
 
 def register_object_values(model_label: str, func: ObjectValues) -> None:
-    """Let a trigger module provide merge values for its trigger objects (``app_label.model``)."""
-    _object_values[model_label.lower()] = func
+    """Let a trigger module provide merge values for its trigger objects (``app_label.model``).
+
+    ``func(obj, language)`` returns the values, with ``language`` active. If it also takes a
+    ``zone`` keyword, it gets the time zone dates are shown in: the contact's own, else the
+    active one (None when the caller has not read it: use the active zone then).
+    """
+    accepts_zone = "zone" in inspect.signature(func).parameters
+    _object_values[model_label.lower()] = (func, accepts_zone)
     _by_class.clear()
 
 
@@ -37,11 +47,14 @@ def full_name(first: str, last: str, language: str) -> str:
 
 
 def recipient_values(contact: Any, enrollment: Any, obj: Any, language: str, *,
-                     shop: str | None = None, language_active: bool = False) -> dict[str, str]:
+                     shop: str | None = None, language_active: bool = False,
+                     zone: tzinfo | None = None) -> dict[str, str]:
     """The merge values for one recipient. Only names in the allow-list are ever filled.
 
     ``shop``: the shop's name when the caller has read it (once for many mails).
     ``language_active``: the caller has made ``language`` active (Django is not asked again).
+    ``zone``: the active time zone when the caller has read it (once for many mails); dates are
+    shown in the contact's own zone if it has one, else in this one.
     """
     first, last = contact.first_name, contact.last_name
     values: dict[str, Any] = {
@@ -52,13 +65,16 @@ def recipient_values(contact: Any, enrollment: Any, obj: Any, language: str, *,
         "shop_name": shop_name() if shop is None else shop,
     }
     if obj is not None:
-        provider = _provider(obj.__class__)
-        if provider is not None:
+        found = _provider(obj.__class__)
+        if found is not None:
+            provider, accepts_zone = found
+            # Dates in the order summary block and in merge fields agree: the contact's zone first.
+            kwargs = {"zone": contact_zone(contact) or zone} if accepts_zone else {}
             if language_active or translation.get_language() == language:  # the usual case: no switch
-                values.update(provider(obj, language))
+                values.update(provider(obj, language, **kwargs))
             else:
                 with translation.override(language):
-                    values.update(provider(obj, language))
+                    values.update(provider(obj, language, **kwargs))
     extra = getattr(enrollment, "context", None)
     if extra:
         for name, value in extra.items():
@@ -70,8 +86,9 @@ def recipient_values(contact: Any, enrollment: Any, obj: Any, language: str, *,
     return values
 
 
-def _provider(model: type) -> ObjectValues | None:
-    """The merge-value provider registered for ``model`` (by its label; remembered per class)."""
+def _provider(model: type) -> tuple[ObjectValues, bool] | None:
+    """The merge-value provider registered for ``model`` (by its label; remembered per class),
+    and whether it takes ``zone``."""
     try:
         return _by_class[model]
     except KeyError:

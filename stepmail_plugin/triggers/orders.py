@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import tzinfo
 from functools import lru_cache
 from typing import Any
 
@@ -163,8 +164,9 @@ def shipping_event_recorded(event_pk: int) -> None:
         )
 
 
-def order_values(order: Any, language: str) -> dict[str, Any]:
-    """Merge-field values of an order, formatted for the recipient's language.
+def order_values(order: Any, language: str, zone: tzinfo | None = None) -> dict[str, Any]:
+    """Merge-field values of an order, formatted for the recipient's language, its date in
+    ``zone`` (None: the active time zone).
 
     Called with ``language`` active (rendering.context.recipient_values makes it so), which
     therefore keys the formatting caches without asking Django for the active language again.
@@ -173,7 +175,7 @@ def order_values(order: Any, language: str) -> dict[str, Any]:
     return {
         "order_number": order.number,
         "order_total": _money(order.total_incl_tax, order.currency, current, _currency_format()),
-        "order_date": _date(timezone.localtime(order.date_placed).date(), current),
+        "order_date": _date(timezone.localtime(order.date_placed, zone).date(), current),
     }
 
 
