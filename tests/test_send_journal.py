@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from django.core import mail
+from django.utils import translation
 from django.core.management import call_command
 
 from stepmail_plugin import journal
@@ -102,6 +103,11 @@ def test_uncertain_deliveries_are_listed_and_settled_by_command():
     assert Delivery.objects.filter(enrollment=gone.enrollment, step__title="3日後").exists()
     dispatch_due()
     assert [m.to[0] for m in mail.outbox] == ["never@example.jp"]
+    # Nothing left to settle: the operator is told so rather than shown an empty screen.
+    out = io.StringIO()
+    with translation.override("ja"):
+        call_command("stepmail_uncertain", stdout=out)
+    assert out.getvalue().strip() == "送信状況が不確定の配信はありません（ESP に渡したメールはすべて結果が記録されています）。"
 
 
 pytestmark = pytest.mark.django_db

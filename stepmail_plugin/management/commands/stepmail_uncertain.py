@@ -30,10 +30,14 @@ class Command(BaseCommand):
             return
         from_email = brand.from_email()
         domain = from_email.rsplit("@", 1)[-1].strip("> ") or "localhost"
+        found = False
         for delivery in uncertain_deliveries():
+            found = True
             self.stdout.write(
                 f"{delivery.pk}\t{delivery.enrollment.contact.email}\t"
                 f"{delivery.step.title if delivery.step else delivery.step_path}\t"
                 f"{delivery.updated_at:%Y-%m-%d %H:%M}\t{delivery.reason}\t"
                 f"{message_id(delivery, domain)}"
             )
+        if not found:
+            self.stdout.write(_("No uncertain deliveries: every mail handed to the ESP has its answer."))
