@@ -661,12 +661,6 @@ class BatchSender:
         return settings.LANGUAGE_CODE
 
     @cached_property
-    def active_zone(self) -> Any:
-        """The active time zone, read once per batch (a thread-local read costs more than a
-        mail's use of it)."""
-        return timezone.get_current_timezone()
-
-    @cached_property
     def shop_name(self) -> str:
         """The shop's name, read once per batch (a merge value of every mail)."""
         return shop_name()
@@ -781,7 +775,7 @@ class BatchSender:
                 contact: Contact, obj: Any, language: str, is_marketing: bool) -> tuple[dict[str, str], Any]:
         """One recipient's merge values and mail, with ``language`` active."""
         values = recipient_values(contact, enrollment, obj, language, shop=self.shop_name, language_active=True,
-                                  zone=self.active_zone)
+                                  zone=self.prepared.active_zone)
         values["web_version_url"] = self.prepared.web_version_url(delivery_id)
         if is_marketing:
             values["unsubscribe_url"] = make_token(UNSUBSCRIBE, {"c": contact.id, "d": delivery_id}).join(

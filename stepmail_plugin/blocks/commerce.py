@@ -8,11 +8,11 @@ fields; they fill those themselves because they render after the mail's merge pa
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from html import escape as html_escape  # Django's escape() is this behind a lazy-string wrapper
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
@@ -32,6 +32,7 @@ from ..editor.choosers import ProductChooserBlock
 from ..rendering.batch import key_from_context
 from ..rendering.links import tracked_url
 from ..rendering.merge import MergeTemplate
+from ..scheduling import contact_zone
 from .base import (
     PLACEHOLDERS,
     EmailBlockMixin,
@@ -324,11 +325,9 @@ class OrderSummaryBlock(PersonalizedStructBlock):
             return ""
         zone = _zone(ctx) if recipient is None else _zone_of(recipient)
         if zone is None:
-            # The active time zone, asked of Django once per batch (a thread-local read costs
-            # more than the conversion); a batch is rendered under one.
             batch = ctx.objects.get("batch")
             if batch is not None:
-                zone = batch.shared("_current_timezone", _current_timezone)
+                zone = batch.active_zone
         return _local_date(timezone.localtime(order.date, zone).date(),
                            (get_language() if language is None else language) or "")
 
@@ -385,33 +384,12 @@ def _local_date(day: Any, language: str) -> str:
     return formats.date_format(day, "DATE_FORMAT")
 
 
-def _current_timezone(batch: Any) -> Any:
-    return timezone.get_current_timezone()
-
-
-def _zone(ctx: RenderContext) -> ZoneInfo | None:
+def _zone(ctx: RenderContext) -> tzinfo | None:
     return _zone_of(_recipient(ctx))
 
 
-def _zone_of(recipient: Any) -> ZoneInfo | None:
-    name = getattr(getattr(recipient, "contact", None), "timezone", "") or ""
-    if not name:
-        return None
-    try:
-        return _zones[name]
-    except KeyError:
-        pass
-    try:
-        zone = ZoneInfo(name)
-    except Exception:
-        zone = None
-    if len(_zones) < 1024:  # names come from contacts: a bound, whatever they hold
-        _zones[name] = zone
-    return zone
-
-
-#: Time zones by contact time zone name (None: not a zone), asked for every mail.
-_zones: dict[str, ZoneInfo | None] = {}
+def _zone_of(recipient: Any) -> tzinfo | None:
+    return contact_zone(getattr(recipient, "contact", None))
 
 
 class VoucherBlock(PersonalizedStructBlock):

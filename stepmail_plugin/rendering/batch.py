@@ -16,8 +16,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
+from datetime import datetime, tzinfo
+from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -80,6 +80,12 @@ class PreparedBatch:
         self._web_version: tuple[str, str] | None = None
         for recipient in recipients:
             self.add(recipient)
+
+    @cached_property
+    def active_zone(self) -> tzinfo:
+        """The active time zone, asked of Django once per batch (a thread-local read costs more
+        than a mail's use of it); a batch is rendered under one."""
+        return timezone.get_current_timezone()
 
     @property
     def creates_records(self) -> bool:
