@@ -321,6 +321,9 @@ class Tick:
     claim_ahead: int | None = None
     #: The next batch, being claimed in the background (:class:`ClaimAhead`).
     ahead: ClaimAhead | None = None
+    #: Last-chunk records still being written in the background, each with its batch's send
+    #: journal, closed once the record is in (:meth:`settle`).
+    deferred: list[tuple[PendingRecord, Any]] = field(default_factory=list)
 
     def record_writer(self, connection: Any) -> RecordWriter | None:
         """The tick's :class:`RecordWriter` for ``connection``, or None where records are
@@ -347,19 +350,48 @@ class Tick:
         ahead, self.ahead = self.ahead, None
         return None if ahead is None else ahead.result()
 
+    def defer(self, pending: PendingRecord, journal: Any) -> None:
+        """Keep a batch's last record, written in the background, and its send journal: the next
+        batch loads meanwhile, and :meth:`settle` collects it before that batch hands anything
+        over (or at the tick's end)."""
+        self.deferred.append((pending, journal))
+
+    def settle(self) -> None:
+        """Wait for the deferred records: announce their deliveries' changes and discard each
+        batch's journal once its record is in. A record that failed keeps its journal for
+        recovery (the next tick settles its rows from it) and its error is raised, after every
+        other deferred record is settled."""
+        error: BaseException | None = None
+        while self.deferred:
+            pending, journal = self.deferred.pop(0)
+            try:
+                pending.result()
+            except BaseException as failed:
+                if journal is not None:
+                    journal.close(done=False)
+                error = error or failed
+                continue
+            if journal is not None:
+                journal.close(done=True)
+        if error is not None:
+            raise error
+
     def close(self) -> int:
-        """Release what the tick holds beyond its batches: a batch claimed ahead and not sent
-        (returns how many deliveries went back to ``scheduled``), and the record writer's
-        connection."""
+        """Settle the deferred records, then release what the tick holds beyond its batches: a
+        batch claimed ahead and not sent (returns how many deliveries went back to
+        ``scheduled``), and the record writer's connection."""
         released = 0
         try:
-            if self.ahead is not None:
-                ahead, self.ahead = self.ahead, None
-                released = ahead.release()
-        finally:  # the thread and its connection end with the tick, whatever the release did
-            if self.writer is not None:
-                writer, self.writer = self.writer, None
-                writer.close()
+            self.settle()
+        finally:
+            try:
+                if self.ahead is not None:
+                    ahead, self.ahead = self.ahead, None
+                    released = ahead.release()
+            finally:  # the thread and its connection end with the tick, whatever the release did
+                if self.writer is not None:
+                    writer, self.writer = self.writer, None
+                    writer.close()
         return released
 
 
@@ -805,34 +837,47 @@ class BatchSender:
             logger.exception("stepmail: could not open the mail connection; sending one by one")
         self.journal = send_journal.Journal.open(self.token)
         done = False
-        pending: PendingRecord | None = None
+        pending: PendingRecord | PendingMove | None = None
         try:
             chunks = [deliveries[start : start + SEND_CHUNK] for start in range(0, len(deliveries), SEND_CHUNK)]
-            # Each chunk's record also moves the next chunk to ``sending`` (one commit, not two).
+            if chunks and not self._out_of_time(time.monotonic()):
+                # The first chunk's move to ``sending`` in the background too, while it renders;
+                # each later chunk's is in the record of the chunk before it.
+                pending = self._move_ahead(chunks[0])
             moved: list[Delivery] | None = None
             for index, chunk in enumerate(chunks):
                 rendered = None
                 if pending is not None:
-                    # The previous chunk's record is being written in the background: render this
-                    # chunk meanwhile. Nothing of it is handed over before that record committed
-                    # and said which of its rows are still ours.
+                    # The previous chunk's record (or this chunk's move) is being written in the
+                    # background: render this chunk meanwhile. Nothing of it is handed over
+                    # before that write committed and said which of its rows are still ours.
                     rendered = {delivery.pk: self.prepare(delivery) for delivery in chunk}
                     moved, pending = pending.result(), None
+                if index == 0:
+                    # The previous batch's last record, written while this one loaded, is in (the
+                    # writer's queue is in order): collect it before anything is handed over.
+                    self.tick.settle()
                 if moved is None and self._out_of_time(time.monotonic()):
                     self._release_rest()
                     break
                 following = chunks[index + 1] if index + 1 < len(chunks) else None
                 if following is None:
                     # The last chunk: the background thread has no record to write before this
-                    # one's (written in line), so it claims the tick's next batch meanwhile.
+                    # one's, so it claims the tick's next batch meanwhile.
                     self.tick.start_next_claim(_db())
-                outcome = self.run_chunk(chunk, moved=moved, following=following, rendered=rendered)
+                outcome = self.run_chunk(chunk, moved=moved, following=following, rendered=rendered,
+                                         last=following is None)
                 pending, moved = (outcome, None) if isinstance(outcome, PendingRecord) else (None, outcome)
+            if pending is not None:
+                # The last chunk's record: the tick's next batch loads while it is written, and
+                # collects it (with this batch's journal) before handing anything over.
+                self.tick.defer(pending, self.journal)
+                pending, self.journal = None, None
             done = True
         finally:
             if pending is not None:
-                # Stopped by an error while the last record was being written: let it finish
-                # before the journal is closed (and kept for the next tick).
+                # Stopped by an error while a record was being written: let it finish before the
+                # journal is closed (and kept for the next tick).
                 pending.wait()
             if self.journal is not None:
                 # Kept after a failure: the next tick settles the batch from it.
@@ -841,6 +886,17 @@ class BatchSender:
                 self.connection.close()
             except Exception:  # pragma: no cover
                 logger.exception("stepmail: closing the mail connection failed")
+
+    def _move_ahead(self, chunk: list[Delivery]) -> PendingMove | None:
+        """``chunk``'s move to ``sending`` submitted to the record writer, where records are
+        written in the background; else None (the chunk moves in line before it is sent)."""
+        writer = self.tick.record_writer(_db())
+        if writer is None:
+            return None
+        ids = [d.pk for d in chunk]
+        token, now = self.token, timezone.now()
+        return PendingMove(self, writer.submit(lambda: _retrying(lambda: _claimed_to_sending(ids, token, now))),
+                           chunk)
 
     def _out_of_time(self, now: float, started: float | None = None) -> bool:
         """Past the tick's deadline, or half the lease since the chunk started: stop handing over,
@@ -854,13 +910,14 @@ class BatchSender:
 
     def run_chunk(self, chunk: list[Delivery], *, moved: list[Delivery] | None = None,
                   following: list[Delivery] | None = None,
-                  rendered: dict[int, Any] | None = None) -> list[Delivery] | PendingRecord | None:
+                  rendered: dict[int, Any] | None = None, last: bool = False) -> list[Delivery] | PendingRecord | None:
         """Send ``chunk`` and record it. ``moved``: the chunk's deliveries still ours, when the
         previous chunk's record already moved it to ``sending``. ``following``: the next chunk,
         moved to ``sending`` by this one's record unless time ran out; returns what of it is ours
         (None: it was not moved), or a :class:`PendingRecord` saying so once the record written
         in the background is done. ``rendered``: what :meth:`prepare` made of each delivery
-        already, by primary key."""
+        already, by primary key. ``last``: the batch's last chunk, whose record may be written in
+        the background too (a :class:`PendingRecord` for the tick to settle)."""
         started = time.monotonic()
         if moved is None:
             now = timezone.now()
@@ -890,7 +947,7 @@ class BatchSender:
                 outcomes.append((delivery, outcome))
         if stopped or not following or self._out_of_time(time.monotonic()):
             following = None
-        return self.record(outcomes, then_move=following)
+        return self.record(outcomes, then_move=following, background=last)
 
     def _ours(self, chunk: list[Delivery], moved: int) -> list[Delivery]:
         """The deliveries of ``chunk`` we moved to ``sending`` (``moved`` of them)."""
@@ -905,14 +962,15 @@ class BatchSender:
         self.result.lost_claims += len(chunk) - len(ours)
         return [d for d in chunk if d.pk in ours]
 
-    def record(self, outcomes: list[tuple[Delivery, Any]],
-               then_move: list[Delivery] | None = None) -> list[Delivery] | PendingRecord | None:
+    def record(self, outcomes: list[tuple[Delivery, Any]], then_move: list[Delivery] | None = None, *,
+               background: bool = False) -> list[Delivery] | PendingRecord | None:
         """Write what happened to ``outcomes`` and advance the enrollments whose mail is done.
 
         ``then_move``: the batch's next chunk, moved ``claimed`` → ``sending`` in the same
         transaction (it is handed over right after); returns those of it that are ours, or,
         when the tick writes records in the background (record_writer.py), a
-        :class:`PendingRecord` that returns them once written."""
+        :class:`PendingRecord` that returns them once written. ``background``: write it in the
+        background even with no chunk to move (the batch's last record)."""
         now = timezone.now()
         exits: dict[str, list[int]] = defaultdict(list)
         changed: list[tuple[Delivery, str]] = []
@@ -1019,7 +1077,7 @@ class BatchSender:
                     moved_count = _claimed_to_sending(next_ids, self.token, now)
             return moved_count
 
-        writer = self.tick.record_writer(_db()) if then_move else None
+        writer = self.tick.record_writer(_db()) if then_move or background else None
         if writer is not None:
             # In a thread with its own connection (on which _db() is that connection).
             return PendingRecord(self, writer.submit(lambda: _retrying(write)), changed, then_move)
@@ -1149,14 +1207,14 @@ class PendingRecord:
     """A chunk's record being written in the background (:meth:`BatchSender.record`)."""
 
     def __init__(self, sender: BatchSender, future: Future, changed: list[tuple[Delivery, str]],
-                 then_move: list[Delivery]):
+                 then_move: list[Delivery] | None):
         self.sender, self.future, self.changed, self.then_move = sender, future, changed, then_move
 
     def result(self) -> list[Delivery] | None:
         """Wait for the record; the next chunk's deliveries still ours. Raises what it raised."""
         moved_count = self.future.result()
         _announce(self.changed)
-        return self.sender._ours(self.then_move, moved_count)
+        return self.sender._ours(self.then_move, moved_count) if self.then_move else None
 
     def wait(self) -> None:
         """Wait for the record without using its answer (logged if it failed)."""
@@ -1165,6 +1223,24 @@ class PendingRecord:
         except Exception:
             logger.exception("stepmail: recording batch %s failed; its send journal keeps the answers",
                              self.sender.token)
+
+
+class PendingMove:
+    """A chunk's move to ``sending`` being written in the background (:meth:`BatchSender._move_ahead`)."""
+
+    def __init__(self, sender: BatchSender, future: Future, chunk: list[Delivery]):
+        self.sender, self.future, self.chunk = sender, future, chunk
+
+    def result(self) -> list[Delivery]:
+        """Wait for the move; the chunk's deliveries still ours. Raises what it raised."""
+        return self.sender._ours(self.chunk, self.future.result())
+
+    def wait(self) -> None:
+        """Wait for the move without using its answer (logged if it failed)."""
+        try:
+            self.future.result()
+        except Exception:
+            logger.exception("stepmail: moving batch %s to sending failed", self.sender.token)
 
 
 @dataclass

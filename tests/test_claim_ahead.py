@@ -84,7 +84,7 @@ def test_a_batch_claimed_ahead_is_put_back_when_the_tick_runs_out_of_time(five_d
 
 
 def test_a_batch_claimed_ahead_is_put_back_when_an_error_stops_the_tick(five_due, monkeypatch):
-    def broken_record(self, outcomes, then_move=None):
+    def broken_record(self, outcomes, then_move=None, **kwargs):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(dispatch.BatchSender, "record", broken_record)

@@ -3,8 +3,9 @@ products, rendered product and order blocks), but a change made between two batc
 in the very next mail, and customers whose mails look alike still each get their own.
 
 The caches are used outside transactions only (as in a worker), so the first tests run without
-the test-wide transaction; the change is made by a ``delivery_status_changed`` receiver, i.e.
-right after the first batch was recorded and before the second is claimed.
+the test-wide transaction; the change is made right after the ESP accepted the first batch's
+mail, i.e. before the second batch loads (on PostgreSQL it is claimed while the first one sends,
+and loads while the first one's record is written).
 """
 
 import re
@@ -14,9 +15,9 @@ import pytest
 from django.core import mail
 from oscar.core.loading import get_model
 
+from stepmail_plugin import dispatch
 from stepmail_plugin.dispatch import dispatch_due
 from stepmail_plugin.models import StepEmailPage
-from stepmail_plugin.signals import delivery_status_changed
 
 from .factories import make_sequence, make_user, paragraph
 from .shop import block, category, order, product, products_block
@@ -30,19 +31,22 @@ def shown_titles(message):
 
 @contextmanager
 def after_the_first_mail(change):
-    """Run ``change`` once, as soon as the first batch's mail has been recorded."""
+    """Run ``change`` once, as soon as the ESP accepted the first batch's mail."""
     done = []
+    real_send = dispatch.send
 
-    def receiver(sender, delivery, new_status, **kwargs):
+    def send(message):
+        outcome = real_send(message)
         if not done:
-            done.append(delivery.pk)
+            done.append(message.to[0])
             change()
+        return outcome
 
-    delivery_status_changed.connect(receiver, dispatch_uid="test.after_the_first_mail")
+    dispatch.send = send
     try:
         yield done
     finally:
-        delivery_status_changed.disconnect(dispatch_uid="test.after_the_first_mail")
+        dispatch.send = real_send
 
 
 @pytest.mark.django_db(transaction=True)

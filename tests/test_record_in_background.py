@@ -1,7 +1,11 @@
 """PostgreSQL: a chunk's record is written by a thread with its own connection while the next
 chunk is rendered (record_writer.py). The next chunk goes out only after that record committed,
-and only the rows it says are still ours."""
+and only the rows it says are still ours. A batch's first chunk moves to ``sending`` in that
+thread while it renders, and its last record is written while the tick's next batch loads."""
 
+import os
+import threading
+import time
 import uuid
 
 import pytest
@@ -11,8 +15,10 @@ from django.test import override_settings
 
 from stepmail_plugin import dispatch
 from stepmail_plugin.dispatch import dispatch_due
+from stepmail_plugin.journal import SUFFIX, journal_dir
 from stepmail_plugin.models import Delivery, DeliveryStatus, Enrollment
 from stepmail_plugin.record_writer import RecordWriter
+from stepmail_plugin.signals import delivery_status_changed
 
 from .factories import make_sequence, place_order
 
@@ -48,7 +54,9 @@ def connections_to_this_database() -> int:
 
 def test_each_mail_goes_out_once_and_every_enrollment_moves_on(chunks_of_two):
     result = dispatch_due()
-    assert chunks_of_two == ["default", "default"]  # the records of chunks 1 and 2 (3 is the last)
+    # The first chunk's move to sending, then the records of chunks 1, 2 and 3 (the last one
+    # collected when the tick ends).
+    assert chunks_of_two == ["default"] * 4
     assert (result.sent, result.lost_claims) == (5, 0)
     assert sorted(m.to[0] for m in mail.outbox) == [f"guest{n}@example.jp" for n in range(5)]
     for enrollment in Enrollment.objects.all():
@@ -88,3 +96,81 @@ def test_records_are_written_in_line_when_switched_off(chunks_of_two):
     result = dispatch_due()
     assert chunks_of_two == []
     assert result.sent == 5
+
+
+def journals() -> list[str]:
+    directory = journal_dir()
+    return sorted(n for n in os.listdir(directory) if n.endswith(SUFFIX)) if directory.exists() else []
+
+
+def test_the_next_batch_loads_while_the_last_record_of_the_one_before_is_written(chunks_of_two, monkeypatch):
+    """Batches of two (one chunk each): each batch's record is written by the background thread
+    while the next batch loads; every change is announced and every journal discarded by the
+    end of the tick."""
+    events = []
+    real_write, real_load = dispatch.BatchSender._write_at_once, dispatch.BatchSender.load
+
+    def slow_write(self, outcomes, *args, **kwargs):
+        events.append(("record starts", threading.current_thread().name))
+        time.sleep(0.3)
+        written = real_write(self, outcomes, *args, **kwargs)
+        events.append(("record ends", threading.current_thread().name))
+        return written
+
+    def load(self, *args, **kwargs):
+        events.append(("load", threading.current_thread().name))
+        return real_load(self, *args, **kwargs)
+
+    monkeypatch.setattr(dispatch.BatchSender, "_write_at_once", slow_write)
+    monkeypatch.setattr(dispatch.BatchSender, "load", load)
+    announced = []
+
+    def receiver(sender, delivery, old_status, new_status, **kwargs):
+        announced.append((delivery.pk, new_status, threading.current_thread().name))
+
+    delivery_status_changed.connect(receiver)
+    try:
+        result = dispatch_due(batch_size=2)
+    finally:
+        delivery_status_changed.disconnect(receiver)
+    assert (result.batches, result.sent) == (3, 5)
+    main = threading.current_thread().name
+    # Batch 2 loads in the worker's thread while batch 1's record is written in the background.
+    assert [name for name in (e[0] for e in events)][:4] == ["load", "record starts", "load", "record ends"]
+    assert {name for event, name in events if event.startswith("record")} == {"stepmail-record_0"}
+    assert {name for event, name in events if event == "load"} == {main}
+    # Every delivery's change was announced once, in the worker's thread (receivers may rely on it).
+    assert sorted(pk for pk, _, _ in announced) == sorted(Delivery.objects.filter(
+        status=DeliveryStatus.SENT).values_list("pk", flat=True))
+    assert {(status, name) for _, status, name in announced} == {(DeliveryStatus.SENT, main)}
+    assert journals() == []
+    assert connections_to_this_database() == 1
+
+
+def test_a_last_record_that_fails_keeps_its_journal_and_the_next_tick_settles_it(chunks_of_two, monkeypatch):
+    """The first batch's record fails in the background while the second batch loads: the tick
+    stops with the error before the second batch hands anything over, and the first batch's
+    journal stays, so the next tick records its mails as sent without sending them again."""
+    real_write = dispatch.BatchSender._write_at_once
+    failed = []
+
+    def failing_once(self, outcomes, *args, **kwargs):
+        if not failed and outcomes:
+            failed.append(self.token)
+            raise RuntimeError("the database refused the record")
+        return real_write(self, outcomes, *args, **kwargs)
+
+    monkeypatch.setattr(dispatch.BatchSender, "_write_at_once", failing_once)
+    with pytest.raises(RuntimeError, match="refused the record"):
+        dispatch_due(batch_size=2)
+    assert len(mail.outbox) == 2
+    first = Delivery.objects.filter(enrollment__contact__email__in=[m.to[0] for m in mail.outbox])
+    assert set(first.values_list("status", flat=True)) == {DeliveryStatus.SENDING}
+    assert f"{failed[0]}{SUFFIX}" in journals()
+
+    result = dispatch_due(batch_size=2)
+    assert result.recovered >= 2
+    # Five mails in all, each once; the first two recorded from the journal, not sent again.
+    assert sorted(m.to[0] for m in mail.outbox) == [f"guest{n}@example.jp" for n in range(5)]
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 5
+    assert journals() == []

@@ -12,7 +12,8 @@ variables at call time, so worker processes and in-process tests are configured 
 ``STEPMAIL_TEST_ESP_GATE``        a path: the process's first call waits until that file exists
 ``STEPMAIL_TEST_ESP_KILL_AFTER``  SIGKILL this process right after the ESP accepted its Nth message
 ``STEPMAIL_TEST_ESP_DROP_DB_AFTER`` after the Nth accepted message, the database server drops this
-                                  process's connection (PostgreSQL)
+                                  process's connections, as a failover would: the worker's own
+                                  and its record writer's (PostgreSQL)
 
 Addresses starting with ``poison`` make the ESP raise an error that cannot even be printed;
 ``invalid-recipient`` ones get an HTTP 400 (a permanent refusal); ``timeout`` ones are accepted
@@ -78,16 +79,18 @@ def _http_error(message, status: int, reason: str) -> AnymailAPIError:
 
 
 def _drop_database_connection() -> None:
-    """Ask the server to terminate this process's connection, as a failover or restart would."""
+    """Ask the server to terminate this process's connections, as a failover or restart would
+    (worker_settings names them after the process)."""
     import psycopg
     from django.db import connection
 
-    pid = connection.connection.info.backend_pid
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
+    name = params.pop("application_name", None) or f"stepmail-worker-{os.getpid()}"
     with psycopg.connect(**params, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE application_name = %s AND pid <> pg_backend_pid()", [name])
 
 
 class RecordingEmailBackend(AnymailTestBackend):

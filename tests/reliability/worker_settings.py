@@ -8,6 +8,7 @@ import json
 import os
 
 from tests.settings import *  # noqa: F401,F403
+from tests.settings import DATABASES as _DATABASES
 from tests.settings import Q_CLUSTER as _Q_CLUSTER
 from tests.settings import STEPMAIL as _STEPMAIL
 
@@ -16,6 +17,11 @@ STEPMAIL = {
     "EMAIL_BACKEND": "tests.reliability.esp.RecordingEmailBackend",
     **json.loads(os.environ.get("STEPMAIL_TEST_OVERRIDES") or "{}"),
 }
+if _DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Every connection of this worker (its own and its record writer's) named after it, so a
+    # test can have the server drop them all (esp.py).
+    DATABASES = {**_DATABASES, "default": {**_DATABASES["default"], "OPTIONS": {
+        **_DATABASES["default"].get("OPTIONS", {}), "application_name": f"stepmail-worker-{os.getpid()}"}}}
 Q_CLUSTER = {
     **_Q_CLUSTER,
     "sync": False,
