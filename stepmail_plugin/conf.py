@@ -137,6 +137,10 @@ DEFAULTS: dict[str, Any] = {
     # chunk is rendered, and claim the next batch there while a batch's last chunk is sent
     # (record_writer.py, dispatch.ClaimAhead); a worker holds one more connection during a tick.
     "RECORD_IN_BACKGROUND": True,
+    # Seconds: Python's thread switch interval while that thread works (sys.setswitchinterval;
+    # Python's own is 0.005), so it gets the interpreter back soon after the database answered
+    # instead of waiting for the rendering thread's turn to end. None: leave Python's.
+    "RECORD_SWITCH_INTERVAL": 0.001,
     # How long signed links stay valid, in seconds per purpose (None: no expiry). Unsubscribe
     # links keep working: the law expects them to, in any mail the customer kept; so do click
     # redirects (a link in an old mail still leads to the shop).

@@ -14,11 +14,17 @@ written in line): :class:`stepmail_plugin.dispatch.ClaimAhead`.
 Used only where it can be: on PostgreSQL, outside a transaction (the thread's connection would
 not see uncommitted rows), unless ``STEPMAIL["RECORD_IN_BACKGROUND"]`` is off. The thread and its
 connection live for one tick; a worker holds one more database connection meanwhile.
+
+While the thread lives, Python's switch interval is ``STEPMAIL["RECORD_SWITCH_INTERVAL"]`` (1 ms
+instead of 5): when the database answers, the thread needs the interpreter back from the worker,
+which is busy rendering, and would otherwise wait up to 5 ms for it at each step of a statement,
+longer than the database took; the worker then waited for the record in turn.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -38,6 +44,8 @@ class RecordWriter:
     def __init__(self, alias: str):
         self.alias = alias
         self._pool: ThreadPoolExecutor | None = None
+        # (the interval set, the one before) while the thread lives and the interval was lowered.
+        self._switch: tuple[float, float] | None = None
 
     @staticmethod
     def usable(connection: Any) -> bool:
@@ -52,6 +60,10 @@ class RecordWriter:
         """Run ``work`` in the thread (started on first use); its result or error in the future."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stepmail-record")
+            interval, before = stepmail_settings.RECORD_SWITCH_INTERVAL, sys.getswitchinterval()
+            if interval and interval < before:
+                sys.setswitchinterval(interval)
+                self._switch = (sys.getswitchinterval(), before)
         return self._pool.submit(work)
 
     def close(self) -> None:
@@ -63,4 +75,9 @@ class RecordWriter:
             pool.submit(lambda: connections[self.alias].close()).result()
         except Exception:  # the connection may be broken already; the thread ends either way
             logger.warning("stepmail: closing the record writer's connection failed", exc_info=True)
-        pool.shutdown(wait=True)
+        finally:
+            pool.shutdown(wait=True)
+            if self._switch is not None:
+                (lowered, before), self._switch = self._switch, None
+                if sys.getswitchinterval() == lowered:  # unless someone else changed it since
+                    sys.setswitchinterval(before)

@@ -4,6 +4,7 @@ and only the rows it says are still ours. A batch's first chunk moves to ``sendi
 thread while it renders, and its last record is written while the tick's next batch loads."""
 
 import os
+import sys
 import threading
 import time
 import uuid
@@ -174,3 +175,27 @@ def test_a_last_record_that_fails_keeps_its_journal_and_the_next_tick_settles_it
     assert sorted(m.to[0] for m in mail.outbox) == [f"guest{n}@example.jp" for n in range(5)]
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == 5
     assert journals() == []
+
+
+def test_the_switch_interval_is_lowered_while_the_writer_thread_works_and_put_back_after(chunks_of_two, monkeypatch):
+    seen = []
+    real_write = dispatch.BatchSender._write_at_once
+
+    def write(self, *args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(dispatch.BatchSender, "_write_at_once", write)
+    before = sys.getswitchinterval()
+    assert before == pytest.approx(0.005)  # Python's default
+    assert dispatch_due().sent == 5
+    assert seen and all(value == pytest.approx(0.001) for value in seen)
+    assert sys.getswitchinterval() == before
+
+    seen.clear()
+    with override_settings(STEPMAIL={"RECORD_SWITCH_INTERVAL": None}):
+        for delivery in Delivery.objects.filter(status=DeliveryStatus.SCHEDULED):
+            delivery.due_at = delivery.created_at
+            delivery.save(update_fields=["due_at"])
+        assert dispatch_due().sent == 5
+    assert seen and all(value == pytest.approx(before) for value in seen)
