@@ -135,6 +135,7 @@ DEFAULTS: dict[str, Any] = {
     "JOURNAL_DIR": None,
     # PostgreSQL: write each chunk's record from a thread with its own connection while the next
     # chunk is rendered, and claim the next batch there while a batch's last chunk is sent
+    # (also: a batch's first move to "sending", and its last record while the next batch loads)
     # (record_writer.py, dispatch.ClaimAhead); a worker holds one more connection during a tick.
     "RECORD_IN_BACKGROUND": True,
     # Seconds: Python's thread switch interval while that thread works (sys.setswitchinterval;

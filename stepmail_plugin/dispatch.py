@@ -337,7 +337,8 @@ class Tick:
 
     def start_next_claim(self, connection: Any) -> None:
         """Claim the tick's next batch in the record writer's thread while this one sends, where
-        records are written in the background and the tick expects another batch."""
+        records are written in the background and the tick expects another batch (once per
+        batch: later calls do nothing)."""
         if self.claim_ahead is None or self.ahead is not None:
             return
         writer = self.record_writer(connection)
@@ -844,6 +845,8 @@ class BatchSender:
                 # The first chunk's move to ``sending`` in the background too, while it renders;
                 # each later chunk's is in the record of the chunk before it.
                 pending = self._move_ahead(chunks[0])
+                if pending is not None and len(chunks) == 1:
+                    self.tick.start_next_claim(_db())
             moved: list[Delivery] | None = None
             for index, chunk in enumerate(chunks):
                 rendered = None
@@ -862,12 +865,17 @@ class BatchSender:
                     break
                 following = chunks[index + 1] if index + 1 < len(chunks) else None
                 if following is None:
-                    # The last chunk: the background thread has no record to write before this
-                    # one's, so it claims the tick's next batch meanwhile.
+                    # The last chunk (if not started below): the background thread has no record
+                    # to write before this one's, so it claims the tick's next batch meanwhile.
                     self.tick.start_next_claim(_db())
                 outcome = self.run_chunk(chunk, moved=moved, following=following, rendered=rendered,
                                          last=following is None)
                 pending, moved = (outcome, None) if isinstance(outcome, PendingRecord) else (None, outcome)
+                if pending is not None and index + 2 == len(chunks):
+                    # This record moves the last chunk: the next batch is claimed right after it in
+                    # the background thread, while the last chunk renders and is sent (claimed
+                    # before the record, it would hold the record up).
+                    self.tick.start_next_claim(_db())
             if pending is not None:
                 # The last chunk's record: the tick's next batch loads while it is written, and
                 # collects it (with this batch's journal) before handing anything over.

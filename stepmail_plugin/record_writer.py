@@ -8,8 +8,12 @@ Nothing of that chunk is handed over before the record has committed and said wh
 the worker still holds, so the order the guarantees rest on (docs/guarantees.md) is unchanged:
 send, record, then the next chunk.
 
-The same thread claims the tick's next batch while a batch's last chunk is sent (whose record is
-written in line): :class:`stepmail_plugin.dispatch.ClaimAhead`.
+The same thread also moves a batch's first chunk to ``sending`` while that chunk renders (it has
+no record before it to carry the move), claims the tick's next batch right after the record that
+moves a batch's last chunk, while that chunk renders and is sent
+(:class:`stepmail_plugin.dispatch.ClaimAhead`), and writes the last chunk's record while the next
+batch loads; the tick collects that record (and discards its batch's send journal) before the
+next batch hands anything over, or when it ends (``Tick.settle``).
 
 Used only where it can be: on PostgreSQL, outside a transaction (the thread's connection would
 not see uncommitted rows), unless ``STEPMAIL["RECORD_IN_BACKGROUND"]`` is off. The thread and its

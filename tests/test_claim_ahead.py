@@ -1,4 +1,4 @@
-"""PostgreSQL: while a batch's last chunk is sent, the tick's next batch is claimed by the record
+"""PostgreSQL: while a batch's last chunk renders and is sent, the tick's next batch is claimed by the record
 writer's thread (dispatch.ClaimAhead), so the worker does not wait for that claim between
 batches. Every mail still goes out once, and a batch claimed ahead that the tick does not send is
 put back at once, not left claimed until its lease expires."""
