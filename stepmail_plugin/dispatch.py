@@ -418,6 +418,9 @@ def dispatch_due(*, batch_size: int | None = None, max_seconds: float | None = N
             if ahead is not None:
                 token, claimed = ahead
             else:
+                # The last batch's record first: the next steps it schedules that are due at once
+                # (a step without delay) go out in this tick.
+                tick.settle()
                 token = uuid.uuid4()
                 claimed = claim_deliveries(token, batch_size)
             if not claimed:

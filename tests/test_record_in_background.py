@@ -199,3 +199,17 @@ def test_the_switch_interval_is_lowered_while_the_writer_thread_works_and_put_ba
             delivery.save(update_fields=["due_at"])
         assert dispatch_due().sent == 5
     assert seen and all(value == pytest.approx(before) for value in seen)
+
+
+def test_a_step_without_delay_after_the_last_batch_goes_out_in_the_same_tick(monkeypatch):
+    """The last batch's record, written in the background, schedules the next step due at once:
+    the tick collects that record before it looks for more, and sends it too."""
+    make_sequence(steps=[{"subject": "ご注文ありがとうございます", "delay": 0},
+                         {"subject": "お手入れ方法", "delay": 0}])
+    for n in range(3):
+        place_order(guest_email=f"guest{n}@example.jp")
+    result = dispatch_due()
+    assert result.sent == 6
+    assert sorted((m.to[0], m.subject) for m in mail.outbox) == sorted(
+        (f"guest{n}@example.jp", subject) for n in range(3) for subject in ("ご注文ありがとうございます", "お手入れ方法")
+    )
