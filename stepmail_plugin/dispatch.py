@@ -234,7 +234,7 @@ class ClaimedBatch(list):
     suppressions: list[tuple[str, int | None, str]] | None = None
 
 
-def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
+def claim_deliveries(token: uuid.UUID, limit: int, now=None, *, raw: bool = False) -> Any:
     """Claim up to ``limit`` due deliveries for ``token`` (:func:`claim_batch`) and return them
     as :meth:`BatchSender.load` reads them: with enrollments and contacts, in due order.
 
@@ -244,6 +244,9 @@ def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
     and contacts, and the suppressions of their addresses (a :class:`ClaimedBatch`). Five round
     trips fewer per batch (BEGIN, the select, COMMIT, the read, the suppressions), each of which
     costs more than the database's work when the server shares the machine's cores.
+
+    ``raw`` (PostgreSQL): return the rows as read, a :class:`RawClaim` whose ``build()`` makes
+    the batch, so a background thread does only the database's part (:class:`ClaimAhead`).
     """
     now = now or timezone.now()
     db = _db()
@@ -279,21 +282,37 @@ def claim_deliveries(token: uuid.UUID, limit: int, now=None) -> list[Delivery]:
             f" WHERE {rows.column(Suppression, 'email', db, 's')} = {rows.column(Contact, 'email', db, 'k')})"
         )
     enrollment = rows.column(Delivery, "enrollment", db)
-    found = _with_enrollments(
+    claim = RawClaim(_with_enrollments(
         f"WITH due AS MATERIALIZED ({due_ids} FOR UPDATE OF d SKIP LOCKED), claimed AS ({claimed})",
         "claimed",
         f" WHERE {rows.column(Enrollment, 'id', db, 'e')} = ANY(ARRAY(SELECT {enrollment} FROM claimed))",
-        params, db.alias, extra=extra,
-    )
-    batch = ClaimedBatch(delivery for delivery, _ in found)
-    if extra:
+        params, db.alias, extra=extra, raw=True,
+    ), db.alias, bool(extra))
+    return claim if raw else claim.build()
+
+
+class RawClaim:
+    """A claim's rows as the database returned them (:func:`claim_deliveries` with ``raw``)."""
+
+    def __init__(self, found: list[Any], using: str, suppressions: bool):
+        self.found, self.using, self.suppressions = found, using, suppressions
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+    def build(self) -> ClaimedBatch:
+        """The claimed deliveries, with their enrollments, contacts and suppressions."""
+        found = _build_with_enrollments(self.found, self.using, extra=self.suppressions)
+        if not self.suppressions:  # the suppressions live in another database: load() reads them
+            return ClaimedBatch(found)
+        batch = ClaimedBatch(delivery for delivery, _ in found)
         suppressions: set[tuple[str, int | None, str]] = set()
         for delivery, (text,) in found:
             if text is not None:
                 email = delivery.enrollment.contact.email
                 suppressions.update((email, sequence_id, reason) for sequence_id, reason in json.loads(text))
         batch.suppressions = list(suppressions)
-    return batch
+        return batch
 
 
 @dataclass
@@ -448,13 +467,17 @@ class ClaimAhead:
 
     def __init__(self, writer: RecordWriter, limit: int):
         self.token = uuid.uuid4()
-        self.future: Future = writer.submit(lambda: claim_deliveries(self.token, limit))
+        # The thread only claims and reads the rows; they are turned into deliveries in the
+        # worker's thread (result()), so the thread needs the interpreter only briefly while
+        # the worker renders, and its claim is not held up waiting for it.
+        self.future: Future = writer.submit(lambda: claim_deliveries(self.token, limit, raw=True))
 
     def result(self) -> tuple[uuid.UUID, list[Delivery]] | None:
         """The token and deliveries claimed, or None if the claim failed (logged; whatever it
         may have claimed is released)."""
         try:
-            return self.token, self.future.result()
+            claimed = self.future.result()
+            return self.token, claimed.build() if isinstance(claimed, RawClaim) else claimed
         except Exception:
             logger.exception("stepmail: claiming the next batch in the background failed; claiming again")
             self.release()
@@ -486,17 +509,18 @@ def _claimed_deliveries(token: uuid.UUID, statuses) -> list[Delivery]:
 
 
 def _with_enrollments(prefix: str, source: str, where: str, params: list[Any], using: str, *,
-                      extra: str = "") -> list[Any]:
+                      extra: str = "", raw: bool = False) -> Any:
     """``{prefix} SELECT`` the deliveries of ``source`` (a table, or a name ``prefix`` defines)
     ``{where}``, with their enrollments and contacts cached on them, ordered by due time.
 
     ``extra``: more select expressions (``, expr, …``, over ``d``, ``e`` and ``k``); each row is
-    then (the delivery, a tuple of their values)."""
+    then (the delivery, a tuple of their values). ``raw``: return the rows as the driver read
+    them, for :func:`_build_with_enrollments` to turn into deliveries later."""
     c = connections[using]
-    d_columns, d_fields = rows.select_list(Delivery, c, "d")
-    e_columns, e_fields = rows.select_list(Enrollment, c, "e")
-    k_columns, k_fields = rows.select_list(Contact, c, "k")
-    found = rows.fetch(
+    d_columns, _d_fields = rows.select_list(Delivery, c, "d")
+    e_columns, _e_fields = rows.select_list(Enrollment, c, "e")
+    k_columns, _k_fields = rows.select_list(Contact, c, "k")
+    found = rows.fetch_raw(
         f"{prefix} SELECT {d_columns}, {e_columns}, {k_columns}{extra} FROM {source} d"
         f" INNER JOIN {rows.table(Enrollment, c)} e"
         f" ON {rows.column(Delivery, 'enrollment', c, 'd')} = {rows.column(Enrollment, 'id', c, 'e')}"
@@ -505,9 +529,18 @@ def _with_enrollments(prefix: str, source: str, where: str, params: list[Any], u
         f"{where}"
         f" ORDER BY {rows.column(Delivery, 'due_at', c, 'd')}, {rows.column(Delivery, 'id', c, 'd')}",
         params,
-        rows.converters_for(d_fields + e_fields + k_fields, c),
         using=using,
     )
+    return found if raw else _build_with_enrollments(found, using, extra=bool(extra))
+
+
+def _build_with_enrollments(found: list[Any], using: str, *, extra: bool = False) -> list[Any]:
+    """:func:`_with_enrollments`'s deliveries from the rows it read."""
+    c = connections[using]
+    d_fields = list(Delivery._meta.concrete_fields)
+    e_fields = list(Enrollment._meta.concrete_fields)
+    k_fields = list(Contact._meta.concrete_fields)
+    found = rows.convert(found, rows.converters_for(d_fields + e_fields + k_fields, c))
     make_delivery = rows.builder(Delivery, using)
     make_enrollment = rows.builder(Enrollment, using)
     make_contact = rows.builder(Contact, using)

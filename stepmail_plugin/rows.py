@@ -185,9 +185,18 @@ def fetch(sql: str, params: Iterable[Any], converters: Sequence[Converter | None
 
     Through :func:`cursor` with server-side binding on PostgreSQL: every parameter of ``sql``
     must have a type the server can infer (compared with a column, or cast)."""
+    return convert(fetch_raw(sql, params, using=using), converters)
+
+
+def fetch_raw(sql: str, params: Iterable[Any], *, using: str = "default") -> list[tuple]:
+    """The rows of ``sql`` as the driver returns them (see :func:`fetch`); :func:`convert` them."""
     with cursor(connections[using], server_binding=True) as cur:
         cur.execute(sql, list(params))
-        rows = cur.fetchall()
+        return cur.fetchall()
+
+
+def convert(rows: list[Any], converters: Sequence[Converter | None] = ()) -> list[tuple]:
+    """``rows`` with column ``i`` put through ``converters[i]`` when there is one."""
     active = [(i, c) for i, c in enumerate(converters) if c is not None]
     if not active or not rows:
         return [tuple(row) for row in rows]

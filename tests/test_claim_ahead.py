@@ -35,8 +35,8 @@ def five_due(monkeypatch):
     claims = []
     real_claim = dispatch.claim_deliveries
 
-    def claim_deliveries(token, limit, now=None):
-        found = real_claim(token, limit, now)
+    def claim_deliveries(token, limit, now=None, **kwargs):
+        found = real_claim(token, limit, now, **kwargs)
         claims.append((threading.current_thread().name, len(found)))
         return found
 
@@ -103,11 +103,11 @@ def test_a_failed_claim_in_the_background_is_claimed_again_in_line(five_due, mon
     claim = dispatch.claim_deliveries
     failed = []
 
-    def failing_once(token, limit, now=None):
+    def failing_once(token, limit, now=None, **kwargs):
         if background(threading.current_thread().name) and not failed:
             failed.append(token)
             raise dispatch.OperationalError("server closed the connection unexpectedly")
-        return claim(token, limit, now)
+        return claim(token, limit, now, **kwargs)
 
     monkeypatch.setattr(dispatch, "claim_deliveries", failing_once)
     with caplog.at_level(logging.ERROR, logger="stepmail_plugin.dispatch"):
