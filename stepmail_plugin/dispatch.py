@@ -1247,12 +1247,32 @@ class BatchSender:
         return following, completed
 
 
-class PendingRecord:
+class _Pending:
+    """Work of a batch being written in the background by the record writer's thread."""
+
+    #: Logged when :meth:`wait` finds that the work failed (with the batch's token).
+    failure = "stepmail: writing for batch %s in the background failed"
+
+    def __init__(self, sender: BatchSender, future: Future):
+        self.sender, self.future = sender, future
+
+    def wait(self) -> None:
+        """Wait for the work without using its answer (logged if it failed)."""
+        try:
+            self.future.result()
+        except Exception:
+            logger.exception(self.failure, self.sender.token)
+
+
+class PendingRecord(_Pending):
     """A chunk's record being written in the background (:meth:`BatchSender.record`)."""
+
+    failure = "stepmail: recording batch %s failed; its send journal keeps the answers"
 
     def __init__(self, sender: BatchSender, future: Future, changed: list[tuple[Delivery, str]],
                  then_move: list[Delivery] | None):
-        self.sender, self.future, self.changed, self.then_move = sender, future, changed, then_move
+        super().__init__(sender, future)
+        self.changed, self.then_move = changed, then_move
 
     def result(self) -> list[Delivery] | None:
         """Wait for the record; the next chunk's deliveries still ours. Raises what it raised."""
@@ -1260,31 +1280,19 @@ class PendingRecord:
         _announce(self.changed)
         return self.sender._ours(self.then_move, moved_count) if self.then_move else None
 
-    def wait(self) -> None:
-        """Wait for the record without using its answer (logged if it failed)."""
-        try:
-            self.future.result()
-        except Exception:
-            logger.exception("stepmail: recording batch %s failed; its send journal keeps the answers",
-                             self.sender.token)
 
-
-class PendingMove:
+class PendingMove(_Pending):
     """A chunk's move to ``sending`` being written in the background (:meth:`BatchSender._move_ahead`)."""
 
+    failure = "stepmail: moving batch %s to sending failed"
+
     def __init__(self, sender: BatchSender, future: Future, chunk: list[Delivery]):
-        self.sender, self.future, self.chunk = sender, future, chunk
+        super().__init__(sender, future)
+        self.chunk = chunk
 
     def result(self) -> list[Delivery]:
         """Wait for the move; the chunk's deliveries still ours. Raises what it raised."""
         return self.sender._ours(self.chunk, self.future.result())
-
-    def wait(self) -> None:
-        """Wait for the move without using its answer (logged if it failed)."""
-        try:
-            self.future.result()
-        except Exception:
-            logger.exception("stepmail: moving batch %s to sending failed", self.sender.token)
 
 
 @dataclass
