@@ -134,6 +134,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
+    # A second alias onto the same test database, for tests that route a model elsewhere
+    # (tests/test_claim_reads_suppressions.py): no second database to create and migrate.
+    DATABASES["elsewhere"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 
 AUTHENTICATION_BACKENDS = ["oscar.apps.customer.auth_backends.EmailBackend", "django.contrib.auth.backends.ModelBackend"]
 HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "haystack.backends.simple_backend.SimpleEngine"}}
