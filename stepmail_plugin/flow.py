@@ -102,11 +102,15 @@ def move_enrollment(
     published, has no steps, or they opted out) nothing changes and None is returned.
     """
     from .enrollment import enroll
+    from .triggers.registry import registry
 
     with transaction.atomic():
         enrollment = _locked(enrollment)
         if enrollment.status not in RUNNING_STATUSES:
             return None
+        # A contact who came in through a purchase (an order's sequence) keeps that relationship
+        # in the sequence it is moved to, whatever that one's trigger.
+        came_from = registry.find(enrollment.trigger)
         created = enroll(
             enrollment.contact,
             target.trigger,
@@ -115,6 +119,7 @@ def move_enrollment(
             context=context if context is not None else enrollment.context,
             key=f"moved:{enrollment.pk}",
             match={"sequence_ids": [target.pk], "skip_filters": True},
+            purchase_relationship=bool(came_from and came_from.implies_consent),
         )
         if not created:
             return None

@@ -67,7 +67,7 @@ def test_order_summary_of_an_abandoned_basket():
     make_sequence("カゴ落ち", "custom", [{"subject": "カートに商品が残っています", "delay": 0, "body": [
         block("order_summary", heading="カートの中身", show_images=False, show_totals=True)]}])
     basket = basket_with((shirt, 3))
-    stepmail_plugin.enroll("cart@example.jp", "custom", obj=basket)
+    stepmail_plugin.enroll("cart@example.jp", "custom", obj=basket, consent_source="会員登録")
     dispatch_due()
     html = html_of(mail.outbox[0])
     assert "カートの中身" in html and "リネンシャツ" in html and "￥14,400" in html

@@ -86,8 +86,8 @@ def test_other_triggers_look_at_the_customers_whole_history():
     order_of(shirt, guest_email="once@example.jp")
     import stepmail_plugin
 
-    stepmail_plugin.enroll("loyal@example.jp", "custom")
-    stepmail_plugin.enroll("once@example.jp", "custom")
+    stepmail_plugin.enroll("loyal@example.jp", "custom", purchase_relationship=True)
+    stepmail_plugin.enroll("once@example.jp", "custom", purchase_relationship=True)
     assert enrolled_in(loyal) == ["loyal@example.jp"]
 
 

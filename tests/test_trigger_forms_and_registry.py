@@ -3,12 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import TestCase
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 import stepmail_plugin
+from stepmail_plugin.dispatch import dispatch_due
 from stepmail_plugin.models import ConsentStatus, Contact, Enrollment, SequencePage
 from stepmail_plugin.triggers import Trigger, register, trigger_choices
 from stepmail_plugin.triggers.registry import fire, registry
@@ -116,5 +118,21 @@ def test_host_triggers_appear_in_the_editor_and_fire_with_their_own_contact_and_
 @pytest.mark.django_db
 def test_enroll_example_from_the_docs():
     make_sequence("ウェビナー後", "custom", steps=[{"subject": "資料"}])
-    [enrollment] = stepmail_plugin.enroll("visitor@example.jp", "custom", context={"first_name": "太郎"})
+    [enrollment] = stepmail_plugin.enroll("visitor@example.jp", "custom", context={"first_name": "太郎"},
+                                          consent_source="webinar sign-up form")
     assert enrollment.context == {"first_name": "太郎"}
+    assert enrollment.contact.consent_source == "webinar sign-up form"
+
+
+@pytest.mark.django_db
+def test_the_enrollment_context_fills_the_names_the_contact_does_not_have():
+    make_sequence("ウェビナー後", "custom", steps=[{"subject": "{{ full_name }}様（{{ first_name }}）", "delay": 0}],
+                  kind="transactional")
+    stepmail_plugin.enroll("visitor@example.jp", "custom", context={"first_name": "太郎", "last_name": "山田"})
+    Contact.objects.create(email="known@example.jp", first_name="花子", last_name="佐藤", language="ja")
+    stepmail_plugin.enroll("known@example.jp", "custom", context={"first_name": "太郎", "last_name": "山田"})
+    dispatch_due()
+    assert sorted((m.to[0], m.subject) for m in mail.outbox) == [
+        ("known@example.jp", "佐藤 花子様（花子）"),
+        ("visitor@example.jp", "山田 太郎様（太郎）"),
+    ]

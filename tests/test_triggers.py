@@ -100,11 +100,29 @@ def test_users_without_email_are_not_enrolled():
 @pytest.mark.django_db
 def test_enroll_api_for_custom_triggers():
     make_sequence("ウェビナー後", "custom", steps=ONE_STEP)
-    created = stepmail_plugin.enroll("Visitor@Example.jp", "custom", context={"first_name": "太郎"})
+    created = stepmail_plugin.enroll("Visitor@Example.jp", "custom", context={"first_name": "太郎"},
+                                     consent_source="ウェビナー申込フォーム")
     assert [e.contact.email for e in created] == ["visitor@example.jp"]
+    contact = created[0].contact
+    assert (contact.consent, contact.consent_source) == (ConsentStatus.OPTED_IN, "ウェビナー申込フォーム")
+    assert contact.consent_at is not None
     assert stepmail_plugin.enroll("visitor@example.jp", "custom") == []  # once per contact
     with pytest.raises(LookupError):
         stepmail_plugin.enroll("visitor@example.jp", "no_such_trigger")
+
+
+@pytest.mark.django_db
+def test_custom_marketing_sequences_take_only_people_who_gave_consent():
+    """Marketing mail goes to people who opted in (or bought): a custom trigger is neither, so
+    the caller states the consent, which is recorded with its source."""
+    make_sequence("ニュースレター", "custom", steps=ONE_STEP)
+    make_sequence("セミナーのご案内", "custom", steps=ONE_STEP, kind="transactional")
+    created = stepmail_plugin.enroll("stranger@example.jp", "custom")
+    assert [e.sequence.title for e in created] == ["セミナーのご案内"]
+    assert Contact.objects.get(email="stranger@example.jp").consent == ConsentStatus.UNKNOWN
+    Contact.objects.create(email="member@example.jp", consent=ConsentStatus.OPTED_IN, consent_source="registration")
+    assert sorted(e.sequence.title for e in stepmail_plugin.enroll("member@example.jp", "custom")) == [
+        "セミナーのご案内", "ニュースレター"]
 
 
 @pytest.mark.django_db

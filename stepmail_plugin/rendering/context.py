@@ -77,9 +77,13 @@ def recipient_values(contact: Any, enrollment: Any, obj: Any, language: str, *,
                     values.update(provider(obj, language, **kwargs))
     extra = getattr(enrollment, "context", None)
     if extra:
+        # The enrollment's context fills what the contact and the trigger object leave empty
+        # (e.g. the name given on a form by a contact we know only by address).
         for name, value in extra.items():
-            if name in EDITOR_FIELDS and name not in values and isinstance(value, (str, int, float)):
+            if name in EDITOR_FIELDS and not values.get(name) and isinstance(value, (str, int, float)):
                 values[name] = value
+        if not values["full_name"] and ("first_name" in extra or "last_name" in extra):
+            values["full_name"] = full_name(str(values["first_name"]), str(values["last_name"]), language)
     for name, value in values.items():
         if value.__class__ is not str:
             values[name] = "" if value is None else str(value)

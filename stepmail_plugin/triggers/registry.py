@@ -228,7 +228,7 @@ CUSTOM = register(
     Trigger(
         "custom",
         _("Custom (enroll() from code)"),
-        _("Starts only when your code calls stepmail_plugin.enroll(); the caller answers for consent."),
-        implies_consent=True,
+        _("Starts only when your code calls stepmail_plugin.enroll(). Marketing sequences take only "
+          "people who opted in: pass consent_source when they give consent at this moment."),
     )
 )

@@ -60,7 +60,7 @@ def test_names_from_an_order_address_are_escaped_in_every_html_place():
 @pytest.mark.django_db
 def test_values_passed_to_enroll_are_escaped():
     make_sequence(trigger="custom", steps=EVERY_PLACE)
-    enroll("custom@example.jp", "custom", context={"order_number": HOSTILE})
+    enroll("custom@example.jp", "custom", context={"order_number": HOSTILE}, consent_source="test")
     dispatch_due()
     assert_escaped(html_of(mail.outbox[0]))
 
