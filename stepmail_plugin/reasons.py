@@ -45,6 +45,10 @@ LABELS: dict[str, Promise] = {
     "erased": _("Personal data erased"),
     "cancelled_by_staff": _("Cancelled by staff"),
     "requeued_by_staff": _("Put back in the queue by staff"),
+    "moved": _("Moved to another sequence"),
+    "backfill_past": _("Its moment had passed when enrolled afterwards"),
+    # measurement
+    "holdout": _("In the holdout group (gets no mail)"),
 }
 
 _PREFIXES: dict[str, Promise] = {

@@ -37,11 +37,11 @@ def test_back_enrolling_past_orders_dry_run_then_for_real_then_again():
     start = timezone.now()
     past_orders(start, 40, 10, 2)  # before the sequence existed
     sequence = make_sequence("購入後フォロー", steps=STEPS)
-    assert "would enroll 2 of 2" in run(str(sequence.pk), "--since", (start - timedelta(days=20)).date().isoformat(),
+    assert "2 件中 2 件を参加させる予定" in run(str(sequence.pk), "--since", (start - timedelta(days=20)).date().isoformat(),
                                         "--dry-run")
     assert not Enrollment.objects.exists()
-    assert "enrolled 3 of 3" in run(sequence.slug)
-    assert "enrolled 0 of 0" in run(sequence.slug)  # idempotent: nobody twice
+    assert "3 件中 3 件を参加させました" in run(sequence.slug)
+    assert "0 件中 0 件を参加させました" in run(sequence.slug)  # idempotent: nobody twice
     assert Enrollment.objects.count() == 3
     dispatch_due()
     # Steps whose moment passed are recorded, not sent late: the 2-day-old order gets day 7 next.
@@ -69,16 +69,16 @@ def test_back_enrolling_registered_users():
     make_user("old@example.jp")
     welcome = make_sequence("ようこそ", "user_registered", steps=[{"subject": "ようこそ"}])
     make_user("new@example.jp")  # enrolled by the signal already
-    assert "enrolled 1 of 1" in run(str(welcome.pk), "--send-past")
+    assert "1 件中 1 件を参加させました" in run(str(welcome.pk), "--send-past")
     assert sorted(Enrollment.objects.values_list("contact__email", flat=True)) == ["new@example.jp", "old@example.jp"]
 
 
 @pytest.mark.django_db
 def test_scan_triggers_are_not_back_enrolled():
     sequence = sequence_with("かご落ち", "basket_abandoned", [{"subject": "a"}])
-    with pytest.raises(CommandError, match="catch up by themselves"):
+    with pytest.raises(CommandError, match="自動で追いつきます"):
         run(str(sequence.pk))
-    with pytest.raises(CommandError, match="No sequence"):
+    with pytest.raises(CommandError, match="見つかりません"):
         run("no-such-sequence")
 
 

@@ -22,15 +22,15 @@ def setup_output():
 
 @pytest.mark.django_db
 def test_setup_is_idempotent():
-    assert "stepmail.dispatch: created" in setup_output()
-    assert "stepmail.dispatch: unchanged" in setup_output()
+    assert "stepmail.dispatch: 作成しました" in setup_output()
+    assert "stepmail.dispatch: 変更なし" in setup_output()
     schedule = Schedule.objects.get(name="stepmail.dispatch")
     assert (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
         "stepmail_plugin.tasks.dispatch_due", Schedule.MINUTES, 1, -1
     )
     schedule.minutes = 5  # an operator's edit is put back
     schedule.save()
-    assert "stepmail.dispatch: updated" in setup_output()
+    assert "stepmail.dispatch: 更新しました" in setup_output()
     assert Schedule.objects.get(name="stepmail.dispatch").minutes == 1
     tracking = Schedule.objects.get(name="stepmail.tracking")
     assert (tracking.func, tracking.minutes) == ("stepmail_plugin.tasks.tracking_maintenance", 60)
@@ -58,4 +58,4 @@ def test_stepmail_dispatch_command_runs_one_tick():
     assert json.loads(out.getvalue())["sent"] == 1
     out = StringIO()
     call_command("stepmail_dispatch", stdout=out)
-    assert out.getvalue().startswith("sent 0, failed 0")
+    assert out.getvalue().startswith("送信 0、失敗 0")  # in the shop's language

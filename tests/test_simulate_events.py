@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.core.management import call_command
 from django.test import TestCase
+from django.utils import translation
 
 from stepmail_plugin.dispatch import dispatch_due
 from stepmail_plugin.models import Conversion, DeliveryEvent, SequencePage
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.django_db
 def run(*args):
     out = io.StringIO()
     # Orders are attributed on commit (as after a real checkout); tests run inside a transaction.
-    with TestCase.captureOnCommitCallbacks(execute=True):
+    # Its summary in English here, to read the counts by name (the shop's language is Japanese).
+    with TestCase.captureOnCommitCallbacks(execute=True), translation.override("en"):
         call_command("stepmail_simulate_events", *args, stdout=out, stderr=io.StringIO())
     return {name: int(n) for name, n in re.findall(r"([a-z][a-z ]*?):? (\d+)", out.getvalue())}
 

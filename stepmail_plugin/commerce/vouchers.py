@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import stepmail_settings
@@ -61,7 +61,10 @@ def all_products_range():
     Range, *_rest = _oscar()
     found = Range.objects.filter(includes_all_products=True).order_by("pk").first()
     if found is None:
-        found = Range.objects.create(name="All products (step mail coupons)", includes_all_products=True)
+        # Named in the shop's language: the Oscar dashboard lists it with the shop's own ranges.
+        with translation.override(settings.LANGUAGE_CODE):
+            name = str(_("All products (step mail coupons)"))
+        found = Range.objects.create(name=name, includes_all_products=True)
     return found
 
 

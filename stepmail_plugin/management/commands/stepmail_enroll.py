@@ -17,6 +17,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
 from stepmail_plugin.conf import stepmail_settings
@@ -33,7 +35,7 @@ def _moment(value: str) -> datetime:
     if moment is None:
         day = parse_date(value)
         if day is None:
-            raise CommandError(f"Not a date: {value!r} (use YYYY-MM-DD or an ISO date-time)")
+            raise CommandError(_("Not a date: “%(value)s” (use YYYY-MM-DD or an ISO date-time)") % {"value": value})
         moment = datetime.combine(day, time(0))
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
@@ -41,27 +43,30 @@ def _moment(value: str) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "Back-enroll past orders or users into a sequence (idempotent, resumable, with --dry-run)."
+    help = gettext_lazy("Back-enroll past orders or users into a sequence (idempotent, resumable, with --dry-run).")
 
     def add_arguments(self, parser):
-        parser.add_argument("sequence", help="Sequence page id or slug.")
-        parser.add_argument("--since", help="Only orders placed / users registered from this date.")
-        parser.add_argument("--until", help="…and before this date.")
-        parser.add_argument("--start-after", type=int, default=0, help="Continue after this order or user id.")
-        parser.add_argument("--dry-run", action="store_true", help="Count who would enter; change nothing.")
+        parser.add_argument("sequence", help=gettext_lazy("Sequence page id or slug."))
+        parser.add_argument("--since", help=gettext_lazy("Only orders placed / users registered from this date."))
+        parser.add_argument("--until", help=gettext_lazy("…and before this date."))
+        parser.add_argument("--start-after", type=int, default=0,
+                            help=gettext_lazy("Continue after this order or user id."))
+        parser.add_argument("--dry-run", action="store_true", help=gettext_lazy("Count who would enter; change nothing."))
         parser.add_argument("--send-past", action="store_true",
-                            help="Send steps whose moment has passed now, instead of recording them as skipped.")
-        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+                            help=gettext_lazy("Send steps whose moment has passed now, instead of recording them "
+                                              "as skipped."))
+        parser.add_argument("--no-progress", action="store_true", help=gettext_lazy("No progress bar."))
 
     def handle(self, *args, **options):
         sequence = self._sequence(options["sequence"])
         if sequence.trigger not in SUPPORTED:
             raise CommandError(
-                f"Back-enrolling supports the triggers {', '.join(SUPPORTED)}; the scans of "
-                f"{sequence.trigger!r} catch up by themselves (see docs/triggers.md)."
+                _("Back-enrolling supports the triggers %(triggers)s; the scans of “%(trigger)s” catch up "
+                  "by themselves (see docs/triggers.md).") % {"triggers": ", ".join(SUPPORTED),
+                                                             "trigger": sequence.trigger}
             )
         if not sequence.live:
-            raise CommandError("The sequence is not published.")
+            raise CommandError(_("The sequence is not published."))
         items = self._items(sequence, options)
         total = items.count()
         counts = {"enrolled": 0, "skipped_steps": 0, "not_enrolled": 0}
@@ -79,24 +84,27 @@ class Command(BaseCommand):
                     last = item.pk
                     progress.update(1)
             except KeyboardInterrupt:
-                self.stderr.write(f"Interrupted; continue with --start-after {last}")
+                self.stderr.write(_("Interrupted; continue with --start-after %(last)s") % {"last": last})
                 raise
             finally:
                 progress.close()
             if options["dry_run"]:
                 transaction.set_rollback(True)
-        verb = "would enroll" if options["dry_run"] else "enrolled"
-        self.stdout.write(
-            f"{verb} {counts['enrolled']} of {total} "
-            f"(not eligible or already enrolled: {counts['not_enrolled']}; "
-            f"past steps recorded as skipped: {counts['skipped_steps']}); last id {last}"
-        )
+        if options["dry_run"]:
+            summary = _("would enroll %(enrolled)d of %(total)d (not eligible or already enrolled: "
+                        "%(not_enrolled)d; past steps recorded as skipped: %(skipped)d); last id %(last)s")
+        else:
+            summary = _("enrolled %(enrolled)d of %(total)d (not eligible or already enrolled: "
+                        "%(not_enrolled)d; past steps recorded as skipped: %(skipped)d); last id %(last)s")
+        self.stdout.write(summary % {"enrolled": counts["enrolled"], "total": total,
+                                     "not_enrolled": counts["not_enrolled"], "skipped": counts["skipped_steps"],
+                                     "last": last})
 
     def _sequence(self, value: str) -> SequencePage:
         pages = SequencePage.objects.all()
         found = pages.filter(pk=int(value)).first() if value.isdigit() else pages.filter(slug=value).first()
         if found is None:
-            raise CommandError(f"No sequence {value!r}")
+            raise CommandError(_("No sequence “%(value)s”") % {"value": value})
         return found
 
     def _items(self, sequence: SequencePage, options):
