@@ -41,6 +41,19 @@ def test_unknown_merge_field_is_rejected_when_the_page_is_saved():
         add_step(sequence, subject="こんにちは", body=[("heading", "{{ order.user.password }}")])
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("block", [
+    ("button", {"text": "見る", "url": "https://shop.example.jp/?q={{ settings.SECRET_KEY }}"}),
+    ("button", {"text": "見る", "url": "https://shop.example.jp/{{x}}"}),
+])
+def test_merge_fields_in_links_are_checked_when_the_page_is_saved(block):
+    """A link is part of the step's HTML, which is read for merge fields: an unknown one must be
+    refused on save, not fail every recipient's mail later."""
+    sequence = make_sequence(steps=[])
+    with pytest.raises(ValidationError):
+        add_step(sequence, subject="こんにちは", body=[block])
+
+
 def test_defaults_fill_empty_values():
     template = MergeTemplate('{{ first_name|default:"お客様" }}様、{{ last_name }}', html=False)
     assert template.render({"first_name": "", "last_name": ""}) == "お客様様、"

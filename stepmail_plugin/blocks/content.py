@@ -39,6 +39,21 @@ def html_to_text(html: str) -> str:
     return text.strip("\n").rstrip()
 
 
+def _check_merge_fields(value: Any, *names: str) -> None:
+    """Raise a block error for each of the struct's ``names`` holding anything but allowed merge
+    fields. Links count too: the step's whole HTML is read for merge fields when it is compiled,
+    so a ``{{ … }}`` in a URL that passed here would fail every recipient's mail instead."""
+    errors = {}
+    for name in names:
+        text = value.get(name)
+        try:
+            validate_merge_text(str(getattr(text, "source", text) or ""))
+        except ValidationError as error:
+            errors[name] = error
+    if errors:
+        raise StructBlockValidationError(block_errors=errors)
+
+
 class MergeCharBlock(blocks.CharBlock):
     """A CharBlock whose text may hold merge fields (validated when the page is saved), with the
     merge-field picker next to its input."""
@@ -127,10 +142,7 @@ class ImageBlock(EmailBlockMixin, blocks.StructBlock):
 
     def clean(self, value):
         value = super().clean(value)
-        try:
-            validate_merge_text(value.get("alt_text", ""))
-        except ValidationError as error:
-            raise StructBlockValidationError(block_errors={"alt_text": error}) from None
+        _check_merge_fields(value, "alt_text", "link")
         return value
 
     class Meta:
@@ -158,6 +170,7 @@ class ButtonBlock(EmailBlockMixin, blocks.StructBlock):
             raise StructBlockValidationError(
                 block_errors={"url": ValidationError(_("Choose a page or enter a URL for the button."))}
             )
+        _check_merge_fields(value, "url")
         return value
 
     class Meta:
@@ -221,14 +234,7 @@ class TextImageBlock(EmailBlockMixin, blocks.StructBlock):
 
     def clean(self, value):
         value = super().clean(value)
-        errors = {}
-        for name, text in (("alt_text", value.get("alt_text", "")), ("text", getattr(value.get("text"), "source", ""))):
-            try:
-                validate_merge_text(text or "")
-            except ValidationError as error:
-                errors[name] = error
-        if errors:
-            raise StructBlockValidationError(block_errors=errors)
+        _check_merge_fields(value, "alt_text", "text", "link")
         return value
 
     class Meta:
