@@ -64,7 +64,7 @@ from .rendering.compile import CompiledStep
 from .rendering.context import recipient_values, shop_name
 from .scheduling import due_at_for
 from .sending import SendOutcome, build_message, open_connection, send
-from .signals import delivery_status_changed
+from .signals import announce_status_change, delivery_status_changed
 from .tokens import UNSUBSCRIBE, make_token
 from .tracking.batch import BatchTracking
 
@@ -119,8 +119,12 @@ def recover_leases(now=None) -> tuple[int, int]:
         status=DeliveryStatus.SCHEDULED, claim_token=None, claimed_at=None
     )
     uncertain = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff).update(
-        status=DeliveryStatus.UNCERTAIN
+        status=DeliveryStatus.UNCERTAIN, updated_at=now
     )
+    if uncertain:
+        # Rare (a worker died mid-send): read back what was just marked, to announce it.
+        marked = list(Delivery.objects.filter(status=DeliveryStatus.UNCERTAIN, claimed_at__lt=cutoff, updated_at=now))
+        transaction.on_commit(lambda: announce_status_change(marked, DeliveryStatus.SENDING), using=_db().alias)
     if released:
         logger.warning("stepmail: released %d deliveries claimed by a worker that stopped", released)
     if uncertain:
@@ -1017,10 +1021,14 @@ class BatchSender:
         background even with no chunk to move (the batch's last record)."""
         now = timezone.now()
         exits: dict[str, list[int]] = defaultdict(list)
-        changed: list[tuple[Delivery, str]] = []
+        #: (delivery, old status, new status) of each settled delivery, announced once written.
+        changed: list[tuple[Delivery, str, str]] = []
         # The fields this chunk's outcomes change, no more (each one a column to write).
         fields = {"status", "claim_token", "claimed_at", "updated_at"}
         for delivery, outcome in outcomes:
+            # A claimed delivery was moved to ``sending`` (in SQL) before it was prepared; one being
+            # settled (journal, staff) has the status it was loaded with.
+            old_status = DeliveryStatus.SENDING if delivery.status == DeliveryStatus.CLAIMED else delivery.status
             delivery.claim_token = None
             delivery.claimed_at = None
             delivery.updated_at = now  # bulk_update does not apply auto_now
@@ -1084,17 +1092,19 @@ class BatchSender:
                     delivery.due_at = now + retry_delay(delivery.attempts)
                     self.result.retried += 1
             self.result.reasons[delivery.reason or delivery.status] += 1
-            changed.append((delivery, delivery.status))
+            changed.append((delivery, old_status, delivery.status))
         exited = {pk for pks in exits.values() for pk in pks}
         next_ids = [d.pk for d in then_move] if then_move else []
         names = [name for name in _RECORDED if name in fields]
         moved_count = 0
 
-        def write() -> int:
+        def write() -> tuple[int, set[int] | None]:
+            """How many of ``then_move`` moved, and the deliveries written (None: all)."""
             nonlocal moved_count
             if _db().vendor == "postgresql":
-                moved_count = self._write_at_once(outcomes, names, exits, exited, next_ids, now)
-                return moved_count
+                moved_count, count = self._write_at_once(outcomes, names, exits, exited, next_ids, now)
+                return moved_count, None if count == len(outcomes) else _settled_by(outcomes, now)
+            mine = None
             with transaction.atomic(using=_db().alias):
                 # Compare-and-set on our token: rows someone else settled meanwhile (an erasure, a
                 # person settling an uncertain one) keep their decision and are not advanced.
@@ -1108,6 +1118,7 @@ class BatchSender:
                         pk__in=[d.pk for d in written], updated_at=written[0].updated_at, claim_token=None
                     ).values_list("pk", flat=True))
                     written = [d for d in written if d.pk in ours]
+                    mine = _settled_by(outcomes, now)
                 for reason, enrollment_ids in exits.items():
                     Enrollment.objects.filter(pk__in=enrollment_ids, status=EnrollmentStatus.ACTIVE).update(
                         status=EnrollmentStatus.EXITED, exit_reason=reason, ended_at=now
@@ -1119,7 +1130,7 @@ class BatchSender:
                     self.advance(finished, now)
                 if next_ids:
                     moved_count = _claimed_to_sending(next_ids, self.token, now)
-            return moved_count
+            return moved_count, mine
 
         writer = self.tick.record_writer(_db()) if then_move or background else None
         if writer is not None:
@@ -1127,14 +1138,15 @@ class BatchSender:
             return PendingRecord(self, writer.submit(lambda: _retrying(write)), changed, then_move)
         # What the backend answered is known only here: losing it to a dropped database
         # connection would turn sent mail into uncertain mail, so reconnect and write again.
-        _retrying(write)
-        transaction.on_commit(lambda: _announce(changed), using=_db().alias)
+        _moved, written = _retrying(write)
+        transaction.on_commit(lambda: _announce(changed, written), using=_db().alias)
         return self._ours(then_move, moved_count) if then_move else None
 
     def _write_at_once(self, outcomes: list[tuple[Delivery, Any]], names: list[str],
                        exits: dict[str, list[int]], exited: set[int], next_ids: list[int], now) -> int:
         """PostgreSQL: :meth:`record`'s writes as one statement (a data-modifying ``WITH``, atomic
-        without a transaction around it); returns how many of ``next_ids`` moved to ``sending``.
+        without a transaction around it); returns how many of ``next_ids`` moved to ``sending`` and
+        how many of the chunk's deliveries the compare-and-set wrote.
 
         One round trip instead of five or six (BEGIN, the compare-and-set, the exits, the next
         steps, the completions, the next chunk's move, COMMIT): each costs more than the
@@ -1146,7 +1158,7 @@ class BatchSender:
         committed) writes nothing again.
         """
         if not outcomes:  # the whole chunk was taken over by another worker: only the move
-            return _claimed_to_sending(next_ids, self.token, now) if next_ids else 0
+            return (_claimed_to_sending(next_ids, self.token, now) if next_ids else 0), 0
         db = _db()
         deliveries = [d for d, _ in outcomes]
         written, params = update_statement(
@@ -1206,10 +1218,11 @@ class BatchSender:
             move, move_params = _claimed_to_sending_sql(next_ids, self.token, now, db)
             parts.append(f"moved AS ({move} RETURNING 1)")
             params += move_params
-            result = "SELECT count(*) FROM moved"
+            result = "SELECT (SELECT count(*) FROM moved)"
         with rows.cursor(db, server_binding=True) as cursor:
-            cursor.execute(f"WITH {', '.join(parts)} {result}", params)
-            return cursor.fetchone()[0]
+            cursor.execute(f"WITH {', '.join(parts)} {result}, (SELECT count(*) FROM written)", params)
+            moved, count = cursor.fetchone()
+            return moved, count
 
     def advance(self, finished: list[Delivery], now) -> None:
         """Schedule each enrollment's next step, or complete the enrollment — for enrollments
@@ -1269,15 +1282,15 @@ class PendingRecord(_Pending):
 
     failure = "stepmail: recording batch %s failed; its send journal keeps the answers"
 
-    def __init__(self, sender: BatchSender, future: Future, changed: list[tuple[Delivery, str]],
+    def __init__(self, sender: BatchSender, future: Future, changed: list[tuple[Delivery, str, str]],
                  then_move: list[Delivery] | None):
         super().__init__(sender, future)
         self.changed, self.then_move = changed, then_move
 
     def result(self) -> list[Delivery] | None:
         """Wait for the record; the next chunk's deliveries still ours. Raises what it raised."""
-        moved_count = self.future.result()
-        _announce(self.changed)
+        moved_count, written = self.future.result()
+        _announce(self.changed, written)
         return self.sender._ours(self.then_move, moved_count) if self.then_move else None
 
 
@@ -1406,11 +1419,29 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), stepmail_settings.RETRY_BACKOFF_MAX_SECONDS))
 
 
-def _announce(changed: list[tuple[Delivery, str]]) -> None:
-    for delivery, status in changed:
+def _settled_by(outcomes: list[tuple[Delivery, Any]], since) -> set[int]:
+    """The deliveries of ``outcomes`` that the record begun at ``since`` wrote, when its
+    compare-and-set did not write them all (others were settled by someone else meanwhile: an
+    erasure, staff, a worker that took over an expired lease): those released from our claim
+    since then with the status the record gave them. Read back rather than taken from the
+    compare-and-set's answer, so a write repeated after a lost connection (whose first attempt
+    committed) still knows its rows."""
+    wanted = {d.pk: d.status for d, _ in outcomes}
+    found = Delivery.objects.using(_db().alias).filter(
+        pk__in=list(wanted), updated_at__gte=since, claim_token=None,
+    ).values_list("pk", "status")
+    return {pk for pk, status in found if status == wanted[pk]}
+
+
+def _announce(changed: list[tuple[Delivery, str, str]], written: set[int] | None = None) -> None:
+    """``delivery_status_changed`` for each change the record wrote (``written``: their
+    primary keys; None: all of them)."""
+    for delivery, old_status, new_status in changed:
+        if written is not None and delivery.pk not in written:
+            continue
         try:
             delivery_status_changed.send(
-                sender=Delivery, delivery=delivery, old_status=DeliveryStatus.SENDING, new_status=status
+                sender=Delivery, delivery=delivery, old_status=old_status, new_status=new_status
             )
         except Exception:  # a receiver's bug must not undo or stop sending
             logger.exception("stepmail: a delivery_status_changed receiver failed")

@@ -25,7 +25,7 @@ from .models import (
     Suppression,
     normalize_email,
 )
-from .signals import contact_erased
+from .signals import announce_status_change, contact_erased
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +78,11 @@ def erase_contact(contact_or_email: Contact | str, *, keep_suppression: bool = F
         if contact is None:
             return result
         deliveries = Delivery.objects.filter(enrollment__contact=contact)
-        # A worker holding one of these finds it gone when it records (compare-and-set).
-        result.cancelled_deliveries = deliveries.filter(status__in=_NOT_SENT_YET).update(
+        # A worker holding one of these finds it gone when it records (compare-and-set); locked
+        # while they are cancelled, so the status each is announced with is the one it left.
+        pending = list(deliveries.filter(status__in=_NOT_SENT_YET).select_for_update(of=("self",))
+                       .values_list("pk", "status"))
+        result.cancelled_deliveries = Delivery.objects.filter(pk__in=[pk for pk, _ in pending]).update(
             status=DeliveryStatus.CANCELLED, reason="erased", claim_token=None, claimed_at=None, updated_at=now
         )
         result.scrubbed_deliveries = deliveries.update(to_email="", subject="", error="", updated_at=now)
@@ -103,9 +106,18 @@ def erase_contact(contact_or_email: Contact | str, *, keep_suppression: bool = F
             consent_source="",
             consent_at=None,
         )
+    if pending:
+        transaction.on_commit(lambda: _announce_cancelled(dict(pending)))
     contact_erased.send(sender=Contact, contact=contact, email=email)
     logger.info("stepmail: erased contact %s (%s)", contact.pk, result.as_dict())
     return result
+
+
+def _announce_cancelled(old_status_of: dict[int, str]) -> None:
+    """``delivery_status_changed`` for the mails an erasure cancelled, each from its old status."""
+    cancelled = list(Delivery.objects.filter(pk__in=list(old_status_of)))
+    for status in sorted(set(old_status_of.values())):
+        announce_status_change([d for d in cancelled if old_status_of[d.pk] == status], status)
 
 
 def prune_delivery_logs(now=None) -> dict[str, int]:

@@ -71,6 +71,18 @@ def test_recommendations_by_ranking_skip_what_cannot_be_bought_and_keep_the_coun
 
 
 @pytest.mark.django_db
+def test_product_links_get_utm_parameters_only_on_the_configured_hosts(shop, settings):
+    """The same rule as the editor's links: STEPMAIL["UTM_DOMAINS"] names the hosts."""
+    settings.STEPMAIL = {**settings.STEPMAIL, "UTM_DOMAINS": ["www.example.com"]}
+    recommend(shop["shirt"], shop["pants"])
+    sequence_with(products_block(sources=["recommended"], count=1))
+    order(shop["shirt"], user=make_user())
+    dispatch_due()
+    link = re.search(r'<a href="([^"]+)"[^>]*>ワイドパンツ</a>', sent_html()).group(1)
+    assert link == "https://shop.example.jp" + shop["pants"].get_absolute_url()
+
+
+@pytest.mark.django_db
 def test_products_the_customer_bought_before_are_replaced_by_best_sellers_of_the_same_category(shop):
     recommend(shop["shirt"], shop["pants"], shop["skirt"])
     customer = make_user()

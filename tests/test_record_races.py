@@ -13,6 +13,7 @@ from django.db import OperationalError, connection
 from stepmail_plugin import dispatch
 from stepmail_plugin.dispatch import BatchSender, TickResult, claim_batch, dispatch_due
 from stepmail_plugin.models import Delivery, DeliveryStatus, Enrollment, EnrollmentStatus
+from stepmail_plugin.signals import delivery_status_changed
 
 from .factories import make_sequence, place_order
 
@@ -93,9 +94,21 @@ def test_a_record_repeated_after_a_lost_connection_changes_nothing_more(monkeypa
 
     monkeypatch.setattr(BatchSender, "_write_at_once", write_then_drop)
     monkeypatch.setattr(dispatch.time, "sleep", lambda seconds: None)
-    result = dispatch_due()
-    assert repeats[:2] == [1, 0]  # the repeat moved nothing: the first run had
+    heard = []
+
+    def receiver(sender, delivery, old_status, new_status, **kwargs):
+        heard.append((delivery.enrollment.contact.email, old_status, new_status))
+
+    delivery_status_changed.connect(receiver)
+    try:
+        result = dispatch_due()
+    finally:
+        delivery_status_changed.disconnect(receiver)
+    # The repeat moved nothing and wrote nothing: the first run had.
+    assert repeats[:2] == [(1, 1), (0, 0)]
     assert (result.sent, result.lost_claims) == (3, 0)
+    # Still, each mail written by the first run is announced once, as sent.
+    assert sorted(heard) == [(f"guest{n}@example.jp", "sending", "sent") for n in range(3)]
     assert sorted(m.to[0] for m in mail.outbox) == [f"guest{n}@example.jp" for n in range(3)]
     for enrollment in Enrollment.objects.all():
         assert sorted(enrollment.deliveries.values_list("status", flat=True)) == [

@@ -101,3 +101,57 @@ def test_a_step_claimed_by_a_worker_is_not_announced_as_cancelled(heard, django_
             cancel_enrollment(Enrollment.objects.get())
     assert heard == []
     assert Delivery.objects.get(step__title="3日後").status == DeliveryStatus.CLAIMED
+
+
+@pytest.mark.django_db
+def test_a_mail_erased_while_it_is_handed_over_is_announced_cancelled_not_sent(
+    heard, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The record writes only the rows still held by the worker: what it could not write (the
+    erasure cancelled it first) is not announced as sent."""
+    from stepmail_plugin import dispatch
+    from stepmail_plugin.privacy import erase_contact
+
+    make_sequence(steps=[{"subject": "当日", "delay": 0}])
+    place_order(guest_email="erase-me@example.jp")
+    place_order(guest_email="keep@example.jp")
+    real_send = dispatch.send
+
+    def send_then_erase(message):
+        outcome = real_send(message)
+        if message.to == ["erase-me@example.jp"]:
+            erase_contact("erase-me@example.jp")
+        return outcome
+
+    monkeypatch.setattr(dispatch, "send", send_then_erase)
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_due()
+    assert sorted(heard) == [("当日", "sending", "cancelled", "erased"), ("当日", "sending", "sent", "")]
+    assert sorted(Delivery.objects.values_list("status", "reason")) == [("cancelled", "erased"), ("sent", "")]
+
+
+@pytest.mark.django_db
+def test_settling_an_uncertain_mail_announces_it_from_uncertain(heard, django_capture_on_commit_callbacks):
+    from stepmail_plugin.uncertain import resolve_uncertain
+
+    make_sequence(steps=[{"subject": "当日", "delay": 0}])
+    place_order(guest_email="maybe@example.jp")
+    delivery = Delivery.objects.get()
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.UNCERTAIN, esp_message_id="esp-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert resolve_uncertain([delivery.pk], sent=True) == 1
+    assert heard == [("当日", "uncertain", "sent", "")]
+
+
+@pytest.mark.django_db
+def test_a_mail_of_a_worker_that_stopped_mid_send_is_announced_uncertain(heard, django_capture_on_commit_callbacks):
+    from stepmail_plugin.conf import stepmail_settings
+    from stepmail_plugin.dispatch import recover_leases
+
+    make_sequence(steps=[{"subject": "当日", "delay": 0}])
+    place_order(guest_email="stopped@example.jp")
+    long_ago = timezone.now() - timedelta(seconds=2 * stepmail_settings.LEASE_SECONDS)
+    Delivery.objects.update(status=DeliveryStatus.SENDING, claimed_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recover_leases() == (0, 1)
+    assert heard == [("当日", "sending", "uncertain", "")]
