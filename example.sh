@@ -85,8 +85,20 @@ stop_cluster() {
     fi
     wait "$QCLUSTER_PID" 2>/dev/null || true
 }
-trap stop_cluster EXIT
-# With the EXIT trap, Ctrl-C or a TERM to this script still stops the cluster.
+SERVER_PID=""
+stop_all() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        # runserver's autoreloader serves from a child process: stop it too.
+        pkill -TERM -P "$SERVER_PID" 2>/dev/null || true
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    stop_cluster
+}
+trap stop_all EXIT
+# With the EXIT trap, Ctrl-C or a TERM to this script stops the server and the cluster. The
+# server runs in the background and the script waits for it: a trap runs only once the
+# foreground command returns, so a foreground server would hold a TERM back.
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -104,4 +116,6 @@ cat <<EOF
 
 EOF
 step "Starting the web server (Ctrl-C stops both)"
-"${MANAGE[@]}" runserver "$HOST_PORT"
+"${MANAGE[@]}" runserver "$HOST_PORT" &
+SERVER_PID=$!
+wait "$SERVER_PID"

@@ -735,8 +735,9 @@ class BatchSender:
 
     @cached_property
     def shop_name(self) -> str:
-        """The shop's name, read once per batch (a merge value of every mail)."""
-        return shop_name()
+        """The shop's name, read once per batch (a merge value of every mail): the one the
+        layout shows (brand settings first)."""
+        return self.brand.get("shop_name") or shop_name()
 
     def compiled_step(self, step: StepEmailPage, language: str, is_marketing: bool, variant=None, sequence=None):
         # Keyed by the content as loaded for this batch (_share_bodies), so a step published

@@ -29,6 +29,11 @@ def test_inspect_page_offers_the_actions_as_post_forms(operator_client, scenario
     assert action_url("resume", enrollment) not in page  # only a paused enrollment resumes
     assert "csrfmiddlewaretoken" in page
     assert "商品は届きましたか？" in page  # its deliveries
+    # Cancelling cannot be undone: the browser asks first (pausing does not).
+    cancel_form = page.split(f'action="{action_url("cancel", enrollment)}"', 1)[1].split(">", 1)[0]
+    assert "window.confirm(" in cancel_form and "元に戻せません" in cancel_form
+    pause_form = page.split(f'action="{action_url("pause", enrollment)}"', 1)[1].split(">", 1)[0]
+    assert "confirm" not in pause_form
 
 
 def test_pause_then_resume(operator_client, scenario):

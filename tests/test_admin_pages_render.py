@@ -109,3 +109,23 @@ def test_anonymous_visitors_are_sent_to_the_login(client, scenario):
         response = client.post(page)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("wagtailadmin_login"))
+
+
+def test_sequences_and_their_folder_offer_no_web_preview(operator_client, scenario):
+    """They are not web pages: no preview button, and their draft and revisions are refused
+    (Wagtail sends the user back to the dashboard) rather than failing to render a template."""
+    from stepmail_plugin.models import SequencePage
+
+    from .factories import _index
+
+    sequence = SequencePage.objects.get()
+    folder = _index()
+    revision = sequence.save_revision()
+    for page_id in (sequence.pk, folder.pk):
+        edit = operator_client.get(reverse("wagtailadmin_pages:edit", args=[page_id]))
+        assert edit.status_code == 200
+        assert reverse("wagtailadmin_pages:preview_on_edit", args=[page_id]) not in edit.content.decode()
+        refused = operator_client.get(reverse("wagtailadmin_pages:view_draft", args=[page_id]))
+        assert (refused.status_code, refused.url) == (302, reverse("wagtailadmin_home"))
+    refused = operator_client.get(reverse("wagtailadmin_pages:revisions_view", args=[sequence.pk, revision.pk]))
+    assert (refused.status_code, refused.url) == (302, reverse("wagtailadmin_home"))

@@ -51,6 +51,28 @@ def test_site_settings_win_over_the_settings_file():
 
 
 @pytest.mark.django_db
+def test_the_shop_name_merge_field_is_the_name_the_settings_give(client):
+    """{{ shop_name }} and the layout name the shop the same way: the site settings' name first —
+    in real mails, test mails and the web version alike."""
+    from django.urls import reverse
+
+    from stepmail_plugin.models import Delivery
+    from stepmail_plugin.tokens import WEB_VERSION, make_token
+
+    brand_settings(shop_name="こもれび洋品店")
+    make_sequence(steps=[{"subject": "【{{ shop_name }}】ご購入ありがとうございます", "delay": 0,
+                          "body": [("heading", "{{ shop_name }}へようこそ")]}])
+    order(product("リネンシャツ"), guest_email="guest@example.jp")
+    dispatch_due()
+    message = mail.outbox[-1]
+    assert message.subject == "【こもれび洋品店】ご購入ありがとうございます"
+    assert "こもれび洋品店へようこそ" in message.alternatives[0][0] and "こもれび洋品店へようこそ" in message.body
+    token = make_token(WEB_VERSION, {"d": Delivery.objects.get().pk})
+    page = client.get(reverse("stepmail:web_version", args=[token])).content.decode()
+    assert "こもれび洋品店へようこそ" in page
+
+
+@pytest.mark.django_db
 def test_empty_site_settings_fall_back_to_the_settings_file():
     brand_settings(contact="")
     message = send_one()

@@ -118,6 +118,9 @@ def test_time_travel_shows_a_customers_mail_at_its_due_time(client, scenario):
     assert f"{due.month}月{due.day}日" in page
     assert "hanako@example.jp" in page
     assert IssuedVoucher.objects.count() == 0 and Delivery.objects.count() == 1
+    # An address that was typed or cut short: not found, not a server error.
+    for bad in ("abc", "12x", "99999999"):
+        assert preview(client, scenario["cross_sell"], enrollment=bad).status_code == 404
 
 
 @pytest.mark.django_db
@@ -264,9 +267,9 @@ def test_ready_made_sequences_are_created_as_drafts_in_one_click(client, scenari
     assert (created.trigger, created.live) == ("order_placed", False)
     steps = list(created.get_steps())
     assert [(s.delay_value, s.subject, s.live) for s in steps] == [
-        (0, '{{ first_name|default:"お客様" }}様、ご購入ありがとうございます', False),
+        (0, '{{ first_name|default:"お客" }}様、ご購入ありがとうございます', False),
         (3, "もう洋服は着てみましたか?", False),
-        (5, '{{ first_name|default:"お客様" }}様に合うボトムはこれです', False),
+        (5, '{{ first_name|default:"お客" }}様に合うボトムはこれです', False),
         (7, "この靴と合わせてみても良いですね", False),
     ]
     assert [c.block_type for c in steps[2].body] == ["heading", "paragraph", "products"]
@@ -393,3 +396,22 @@ def test_ready_made_sequences_are_listed_in_the_editors_admin_language(client, s
     assert "Ready-made sequences" in html
     # Each template names its trigger as the sequence's trigger field does, not only by its key.
     assert "Order placed (<code>order_placed</code>)" in html
+
+
+@pytest.mark.django_db
+def test_the_document_request_template_asks_for_its_form_page(client, scenario):
+    from .test_trigger_forms_and_registry import document_request_form
+
+    client.force_login(superuser())
+    url = reverse("stepmail_editor:blueprints")
+    index = SequenceIndexPage.objects.get()
+    form_page = document_request_form()
+    data = {"blueprint": "document_request", "document_request-language": "ja", "document_request-parent": index.pk}
+    refused = client.post(url, data)
+    assert refused.status_code == 200  # the form again, with the field to fill
+    assert 'name="document_request-form_page"' in refused.content.decode()
+    assert not SequencePage.objects.filter(trigger="form_submitted").exists()
+    created = client.post(url, {**data, "document_request-form_page": form_page.pk})
+    assert created.status_code == 302
+    sequence = SequencePage.objects.get(trigger="form_submitted")
+    assert (sequence.form_page_id, sequence.live, len(sequence.get_steps())) == (form_page.pk, False, 4)

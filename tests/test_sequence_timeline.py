@@ -234,3 +234,19 @@ def test_a_subject_that_is_not_valid_merge_text_is_shown_as_written(client):
     client.force_login(superuser())
     subject = timeline_of(client, sequence).find(attrs={"data-subject": True})
     assert subject.get_text() == "<b>{{ unknown }}</b>" and subject.find("b") is None
+
+
+def test_one_person_is_counted_in_the_singular():
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    counts = SimpleNamespace(sent=0, skipped=0, open_rate=None, click_rate=None)
+    timeline = SimpleNamespace(in_progress=1, finished=2, steps=[SimpleNamespace(position=1, counts=counts)])
+    with translation.override("en"):
+        html = render_to_string("stepmail/editor/timeline_panel.html", {"timeline": timeline})
+    assert "1 person in the sequence now, 2 finished or left." in " ".join(html.split())
+    with translation.override("ja"):
+        html = render_to_string("stepmail/editor/timeline_panel.html", {"timeline": timeline})
+    assert "現在1人がシナリオに参加中、2人が完了または離脱しました。" in html

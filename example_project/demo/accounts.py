@@ -29,7 +29,10 @@ def ensure_superuser(log=print):
         log(f"  exists  superuser: {ADMIN_USERNAME}")
         return user
     with transaction.atomic():
-        user = User.objects.create_superuser(ADMIN_USERNAME, ADMIN_EMAIL, ADMIN_PASSWORD)
+        # With names: Wagtail's account page requires them before it saves anything else (the
+        # admin language, say).
+        user = User.objects.create_superuser(ADMIN_USERNAME, ADMIN_EMAIL, ADMIN_PASSWORD,
+                                             first_name="花子", last_name="店長")
     log(f"  created superuser: {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
     return user
 

@@ -320,11 +320,13 @@ class EnrollmentInspectView(InspectView):
         status = self.instance.status
         enrollment_actions = []
         if can_change and status == EnrollmentStatus.ACTIVE:
-            enrollment_actions.append(("pause", _("Pause"), "button button-secondary"))
+            enrollment_actions.append(("pause", _("Pause"), "button button-secondary", ""))
         if can_change and status == EnrollmentStatus.PAUSED:
-            enrollment_actions.append(("resume", _("Resume"), "button"))
+            enrollment_actions.append(("resume", _("Resume"), "button", ""))
         if can_change and status in RUNNING_STATUSES:
-            enrollment_actions.append(("cancel", _("Cancel enrollment"), "button no"))
+            # The one action that cannot be undone asks first.
+            enrollment_actions.append(("cancel", _("Cancel enrollment"), "button no",
+                                       _("Cancel this enrollment and its scheduled mails? This cannot be undone.")))
         return super().get_context_data(
             **history,
             contact_url=admin_url(Contact, "inspect", self.instance.contact_id),
@@ -333,8 +335,9 @@ class EnrollmentInspectView(InspectView):
                     "url": self.url_helper.get_action_url(name, self.pk_quoted),
                     "label": label,
                     "classname": css,
+                    "confirm": confirm,
                 }
-                for name, label, css in enrollment_actions
+                for name, label, css, confirm in enrollment_actions
             ],
             **kwargs,
         )

@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ..triggers.registry import registry
 
-NAME = '{{ first_name|default:"お客様" }}'
+# Followed by 様 everywhere below: the fallback is お客 (お客様), not お客様 (お客様様).
+NAME = '{{ first_name|default:"お客" }}'
 NAME_EN = '{{ first_name|default:"there" }}'
 
 
@@ -51,6 +52,11 @@ class Blueprint:
     @property
     def uses_voucher(self) -> bool:
         return any(b["type"] == "voucher" for s in self.steps for b in s.body("ja", {}))
+
+    @property
+    def uses_form_page(self) -> bool:
+        """Sequences of this template start when a form is submitted: the form must be chosen."""
+        return self.trigger == "form_submitted"
 
     @property
     def uses_survey(self) -> bool:
@@ -512,6 +518,7 @@ def create_from_blueprint(
     shop_url: str = "",
     voucher_template: Any = None,
     survey_page: Any = None,
+    form_page: Any = None,
 ) -> Any:
     """Create ``blueprint`` under ``parent`` as an unpublished sequence with unpublished steps."""
     from ..models import SequencePage, StepEmailPage
@@ -535,6 +542,7 @@ def create_from_blueprint(
             trigger=blueprint.trigger,
             kind=blueprint.kind,
             description=blueprint.description[lang],
+            form_page=form_page,
             live=False,
         )
         parent.add_child(instance=sequence)

@@ -27,11 +27,20 @@ class BlueprintForm(forms.Form):
         label=_("Survey page"), queryset=None, required=False,
         help_text=_("For the survey blocks; you can also choose it later in each step."),
     )
+    form_page = forms.ModelChoiceField(
+        label=_("Form page"), queryset=None, required=False,
+        help_text=_("The form (built with Wagtail's form builder) whose submitters enter the sequence."),
+    )
 
     def __init__(self, *args, parents=None, **kwargs):
+        from wagtail.contrib.forms.utils import get_form_types
+        from wagtail.models import Page
+
         from ..models import SequenceIndexPage, SurveyPage, VoucherTemplate
 
         super().__init__(*args, **kwargs)
+        self.fields["form_page"].queryset = Page.objects.filter(content_type__in=get_form_types()).order_by("path")
+        self.fields["form_page"].label_from_instance = lambda page: page.get_admin_display_title()
         self.fields["parent"].queryset = parents if parents is not None else SequenceIndexPage.objects.all()
         self.fields["voucher_template"].queryset = VoucherTemplate.objects.all()
         self.fields["survey_page"].queryset = SurveyPage.objects.all()

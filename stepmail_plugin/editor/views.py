@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -93,6 +93,8 @@ class StepPreviewView(WagtailAdminTemplateMixin, TemplateView):
         step = self.step if revision == "live" else self.step.get_latest_revision_as_object()
         enrollment = None
         if request.GET.get("enrollment") and self.sequence is not None:
+            if not request.GET["enrollment"].isdigit():
+                raise Http404
             enrollment = get_object_or_404(
                 Enrollment.objects.select_related("contact", "sequence"),
                 pk=request.GET["enrollment"], sequence_id=self.sequence.pk,
@@ -254,6 +256,7 @@ class BlueprintsView(WagtailAdminTemplateMixin, TemplateView):
             return redirect("stepmail_editor:blueprints")
         form = BlueprintForm(request.POST, parents=self.parents, prefix=blueprint.key)
         form.fields["blueprint"].required = False
+        form.fields["form_page"].required = blueprint.uses_form_page
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(forms={blueprint.key: form}))
         parent = form.cleaned_data["parent"]
@@ -268,6 +271,7 @@ class BlueprintsView(WagtailAdminTemplateMixin, TemplateView):
                 shop_url=brand_module.base_url() + "/",
                 voucher_template=form.cleaned_data.get("voucher_template"),
                 survey_page=form.cleaned_data.get("survey_page"),
+                form_page=form.cleaned_data.get("form_page") if blueprint.uses_form_page else None,
             )
         except BlueprintUnavailable as error:
             messages.error(request, str(error))

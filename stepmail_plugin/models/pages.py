@@ -74,6 +74,11 @@ def _delay_amount(value: int, unit: str) -> str:
 class NotServedMixin:
     """Step-mail pages are content for mails, not public web pages."""
 
+    #: Nothing to preview as a web page (step pages preview their mail instead): Wagtail then
+    #: shows no preview button, and a draft or revision view answers 403 instead of rendering a
+    #: template that does not exist.
+    preview_modes: list = []
+
     def serve(self, request, *args, **kwargs):
         raise Http404
 

@@ -77,7 +77,8 @@ def render_single(
     batch.prepare_steps({step: [recipient]})
 
     contact = recipient.contact
-    values = recipient_values(contact, recipient.enrollment, recipient.trigger, language)
+    # {{ shop_name }} is the name the layout shows: the brand settings' first.
+    values = recipient_values(contact, recipient.enrollment, recipient.trigger, language, shop=brand["shop_name"])
     if recipient.trigger is None and recipient.sample is not None:
         values.update(sample_order_values(recipient.sample, language))
     delivery = recipient.delivery
