@@ -1144,7 +1144,8 @@ class BatchSender:
         return self._ours(then_move, moved_count) if then_move else None
 
     def _write_at_once(self, outcomes: list[tuple[Delivery, Any]], names: list[str],
-                       exits: dict[str, list[int]], exited: set[int], next_ids: list[int], now) -> int:
+                       exits: dict[str, list[int]], exited: set[int], next_ids: list[int],
+                       now) -> tuple[int, int]:
         """PostgreSQL: :meth:`record`'s writes as one statement (a data-modifying ``WITH``, atomic
         without a transaction around it); returns how many of ``next_ids`` moved to ``sending`` and
         how many of the chunk's deliveries the compare-and-set wrote.

@@ -75,8 +75,8 @@ class NotServedMixin:
     """Step-mail pages are content for mails, not public web pages."""
 
     #: Nothing to preview as a web page (step pages preview their mail instead): Wagtail then
-    #: shows no preview button, and a draft or revision view answers 403 instead of rendering a
-    #: template that does not exist.
+    #: shows no preview button, and refuses a draft or revision view (as it does for any page it
+    #: cannot preview) instead of rendering a template that does not exist.
     preview_modes: list = []
 
     def serve(self, request, *args, **kwargs):
