@@ -216,6 +216,21 @@ EDITOR_STRINGS = (
     gettext_noop("You have <span>unsaved edits</span>"),
     gettext_noop("You haven't uploaded any images."),
     gettext_noop("Your version: <strong>%(current_version)s</strong>. New version: <strong data-w-upgrade-target=\"latestVersion\"></strong>."),
+    # Saving or publishing a step or sequence with errors, publishing a sequence with its steps,
+    # and the status tag of the page header (found by a QA pass of the example shop).
+    gettext_noop("The page could not be saved due to validation errors."),
+    gettext_noop("The page could not be created due to validation errors."),
+    gettext_noop("Go to the first error"),
+    gettext_noop("There are validation errors, click save to highlight them."),
+    gettext_noop("Are you sure you want to publish these pages?"),
+    gettext_noop("No, don't publish"),
+    gettext_noop("%(parent_pages)s and %(child_pages)s have been published"),
+    gettext_noop("Visible to all. Visit the live page"),
+    gettext_noop("Private. Visit the live page"),
+    # wagtail-modeladmin's lists (contacts, enrollments, deliveries, suppressions).
+    gettext_noop("By %(filter_title)s"),
+    gettext_noop("%(result_count)s out of %(all_count)s"),
+    gettext_noop("Why not <a href=\"%(url)s\">add one</a>?"),
 )
 
 #: Counted strings of the explorer and the dashboard's summary: (singular, plural), as in Wagtail.
@@ -226,6 +241,9 @@ EDITOR_PLURALS = (
     ("%(total)s Page" + _CREATED_IN, "%(total)s Pages" + _CREATED_IN),
     ("%(total)s Image" + _CREATED_IN, "%(total)s Images" + _CREATED_IN),
     ("%(total)s Document" + _CREATED_IN, "%(total)s Documents" + _CREATED_IN),
+    ("Publish 1 page", "Publish %(counter)s pages"),
+    ("This page has one unpublished subpage", "This page has %(counter)s unpublished subpages"),
+    ("%(num_child_objects)d child page", "%(num_child_objects)d child pages"),
 )
 
 # The same for makemessages, which finds plurals only in calls of literals (Django has no
@@ -239,4 +257,7 @@ _EXTRACTED = (
                   '%(total)s Images <span class="w-sr-only">created in %(site_name)s</span>', "total"),
     ngettext_lazy('%(total)s Document <span class="w-sr-only">created in %(site_name)s</span>',
                   '%(total)s Documents <span class="w-sr-only">created in %(site_name)s</span>', "total"),
+    ngettext_lazy("Publish 1 page", "Publish %(counter)s pages", "counter"),
+    ngettext_lazy("This page has one unpublished subpage", "This page has %(counter)s unpublished subpages", "counter"),
+    ngettext_lazy("%(num_child_objects)d child page", "%(num_child_objects)d child pages", "num_child_objects"),
 )
