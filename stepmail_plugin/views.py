@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from .models import Contact
+from .models import ConsentStatus, Contact
 from .preferences import PreferencesForm, save_preferences, subscription_choices
 from .subscriptions import mask_email, unsubscribe_contact
 from .tokens import PREFERENCES, UNSUBSCRIBE, make_token, read_token
@@ -42,6 +42,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         unsubscribe_contact(contact, source="one-click" if one_click else "unsubscribe-page")
         record_unsubscribe(payload.get("d"))
         return render(request, "stepmail/unsubscribed.html", context)
+    if contact.unsubscribed_at or contact.consent == ConsentStatus.OPTED_OUT:
+        # The link opened again: say it is done rather than ask again.
+        return render(request, "stepmail/unsubscribed.html", {**context, "already": True})
     return render(request, "stepmail/unsubscribe.html", context)
 
 

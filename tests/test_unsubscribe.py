@@ -56,6 +56,15 @@ def test_one_click_post_unsubscribes_without_cookies_and_stops_the_queued_step(m
 
 
 @pytest.mark.django_db
+def test_the_link_opened_again_says_it_is_done_instead_of_asking_again(mailed):
+    Client().post(mailed, {"confirm": "1"})
+    page = Client().get(mailed).content.decode()
+    assert "配信はすでに停止されています" in page
+    assert 'method="post"' not in page  # nothing left to confirm
+    assert Suppression.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_the_confirmation_form_unsubscribes_too(mailed):
     response = Client(enforce_csrf_checks=True).post(mailed, {"confirm": "1"})
     assert response.status_code == 200
