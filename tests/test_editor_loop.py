@@ -273,6 +273,9 @@ def test_ready_made_sequences_are_created_as_drafts_in_one_click(client, scenari
         (7, "この靴と合わせてみても良いですね", False),
     ]
     assert [c.block_type for c in steps[2].body] == ["heading", "paragraph", "products"]
+    # Titles for the page tree and the lists read as text, not as merge tags.
+    assert [s.title for s in steps][:3] == [
+        "1. お客様、ご購入ありがとうございます", "2. もう洋服は着てみましたか?", "3. お客様に合うボトムはこれです"]
 
     english = client.post(url, {"blueprint": "welcome_series", "welcome_series-language": "en",
                                 "welcome_series-parent": index.pk,

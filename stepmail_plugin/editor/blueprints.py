@@ -509,6 +509,17 @@ def _unique_slug(parent: Any, base: str) -> str:
     return slug
 
 
+def _readable(subject: str, lang: str) -> str:
+    """``subject`` for the page tree and the lists: each merge field as its fallback, or as a
+    placeholder (○○ / …), not as ``{{ tag }}``."""
+    from ..rendering.merge import Field, MergeTemplate
+
+    return "".join(
+        part if not isinstance(part, Field) else (part.default or ("○○" if lang == "ja" else "…"))
+        for part in MergeTemplate(subject, html=False).parts
+    )
+
+
 def create_from_blueprint(
     blueprint: Blueprint,
     parent: Any,
@@ -550,7 +561,7 @@ def create_from_blueprint(
         for number, spec in enumerate(blueprint.steps, start=1):
             subject = spec.subject[lang]
             step = StepEmailPage(
-                title=f"{number}. {subject}"[:255],
+                title=f"{number}. {_readable(subject, lang)}"[:255],
                 slug=f"step-{number}",
                 subject=subject,
                 preheader=spec.preheader[lang],
