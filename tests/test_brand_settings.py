@@ -89,3 +89,28 @@ def test_a_system_check_warns_when_the_legal_footer_is_incomplete(settings):
     assert len(warnings) == 1 and "postal_address" in warnings[0].msg and "contact" in warnings[0].msg
     brand_settings(postal_address="東京都中央区銀座1-2-3", contact="support@shop.example.jp")
     assert not [w for w in run_checks() if w.id == "stepmail.W007"]
+
+
+@pytest.mark.django_db
+def test_merge_fields_in_the_layout_texts_are_checked_on_save():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        brand_settings(footer_text="{{ settings.SECRET_KEY }}")
+    assert "footer_text" in error.value.message_dict
+    # An allowed field is fine there: the footer can name the address it was sent to.
+    brand_settings(footer_text="このメールは {{ email }} 宛にお送りしています。")
+    assert "このメールは guest@example.jp 宛にお送りしています。" in send_one().body
+
+
+@pytest.mark.django_db
+def test_braces_in_an_image_title_do_not_break_the_mail():
+    """An image's title (the alt text when the editor gives none) comes from the image library,
+    not from merge text: it is shown as it reads."""
+    image = wagtail_image("{{ 新作 }}バナー")
+    make_sequence(steps=[{"subject": "新作", "delay": 0, "body": [
+        {"type": "image", "value": {"image": image.pk, "alt_text": "", "link": ""}}]}])
+    order(product("リネンシャツ"), guest_email="guest@example.jp")
+    dispatch_due()
+    (message,) = mail.outbox
+    assert 'alt="{ { 新作 } }バナー"' in message.alternatives[0][0]

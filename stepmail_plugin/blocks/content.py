@@ -39,6 +39,12 @@ def html_to_text(html: str) -> str:
     return text.strip("\n").rstrip()
 
 
+def _literal(text: str) -> str:
+    """Text from outside the step (an image's title in the library) as it reads, never as a merge
+    field or a tag: the step's HTML is read for ``{{ … }}`` when it is compiled."""
+    return text.replace("{{", "{ {").replace("}}", "} }").replace("{%", "{ %").replace("{#", "{ #")
+
+
 def _check_merge_fields(value: Any, *names: str) -> None:
     """Raise a block error for each of the struct's ``names`` holding anything but allowed merge
     fields. Links count too: the step's whole HTML is read for merge fields when it is compiled,
@@ -137,7 +143,7 @@ class ImageBlock(EmailBlockMixin, blocks.StructBlock):
         if image is not None:
             rendition = image.get_rendition("width-1200")
             context["src"] = ctx.absolute(rendition.url)
-            context["alt"] = value.get("alt_text") or image.title
+            context["alt"] = value.get("alt_text") or _literal(image.title)
         return context
 
     def clean(self, value):
@@ -228,7 +234,7 @@ class TextImageBlock(EmailBlockMixin, blocks.StructBlock):
         image = value.get("image")
         if image is not None:
             context["src"] = ctx.absolute(image.get_rendition("width-560").url)
-            context["alt"] = value.get("alt_text") or image.title
+            context["alt"] = value.get("alt_text") or _literal(image.title)
         context["text_plain"] = html_to_text(str(value.get("text") or ""))
         return context
 

@@ -8,6 +8,7 @@ an empty frequency cap falls back to ``STEPMAIL["FREQUENCY_CAPS"]``.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -126,6 +127,24 @@ class StepmailBrandSettings(BaseSiteSetting):
     class Meta:
         verbose_name = _("step mail settings")
         verbose_name_plural = _("step mail settings")
+
+    #: Texts the mail layout shows: read for merge fields with the step's HTML when it is compiled.
+    LAYOUT_TEXT = ("shop_name", "sender_name", "postal_address", "contact", "footer_text")
+
+    def clean(self):
+        """Merge fields in the layout's texts are checked on save, like the steps' own text: an
+        unknown one would otherwise fail every mail."""
+        from ..rendering.merge import validate_merge_text
+
+        super().clean()
+        errors = {}
+        for name in self.LAYOUT_TEXT:
+            try:
+                validate_merge_text(getattr(self, name) or "")
+            except ValidationError as error:
+                errors[name] = error.messages
+        if errors:
+            raise ValidationError(errors)
 
     def frequency_caps(self) -> list[tuple[int, int]]:
         """The caps set here as ``(mails, hours)`` pairs (empty when neither field is set)."""
