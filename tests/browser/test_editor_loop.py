@@ -86,7 +86,7 @@ def test_editor_builds_previews_test_sends_and_publishes_a_sequence(page, store,
     page.get_by_role("link", name="実データでプレビュー").click()
     info = page.locator(".sm-mail-info")
     expect(info).to_contain_text("件名")
-    # The subject's merge field is filled in (the editor has no first name: the sample's 花子).
+    # The subject's merge field is filled in (with the editor's own first name, 花子).
     expect(info).to_contain_text("花子へ、次回使えるクーポンです")
     expect(info).to_contain_text(PREHEADER)
     # Sample data: the shop's latest real order.

@@ -56,10 +56,10 @@ def test_editor_inserts_merge_fields_with_the_picker(admin, store, shots):
     save_draft(admin)
     expect(messages(admin)).to_contain_text("お礼メール")
 
-    # -- the preview fills the fields in (the admin has no name: the sample customer 山田 花子) ----
+    # -- the preview fills the fields in (with the editor's own name: the demo admin, 店長 花子) ---
     admin.locator("header").get_by_role("button", name="操作").click()
     admin.get_by_role("link", name="実データでプレビュー").click()
-    expect(admin.locator(".sm-mail-info")).to_contain_text("山田様、ありがとうございます")
+    expect(admin.locator(".sm-mail-info")).to_contain_text("店長様、ありがとうございます")
     mail = admin.frame_locator("iframe.sm-frame")
     expect(mail.get_by_text("こんにちは、花子")).to_be_visible()
 
