@@ -76,6 +76,8 @@ def test_a_copy_has_every_step_as_a_draft_with_rules_and_variants_but_no_custome
     assert (copy.title, copy.live, copy.get_parent().pk) == ("購入後フォロー（コピー）", False, _index().pk)
     assert copy.slug and copy.slug != sequence.slug
     assert copy.get_latest_revision_as_object().title == "購入後フォロー（コピー）"
+    # Copied again: a title the folder does not have yet is proposed.
+    assert 'value="購入後フォロー（コピー 2）"' in client.get(copy_url(sequence)).content.decode()
     steps = list(copy.get_steps())
     assert [(s.subject, s.delay_value, s.live) for s in steps] == [
         (s["subject"], s["delay"], False) for s in STEPS

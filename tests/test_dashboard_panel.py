@@ -82,3 +82,16 @@ def test_nothing_to_look_at_means_no_attention_line(client):
     found = panel(client)
     assert metric(found, "sent_today") == "0 mails sent today"
     assert found.find(attrs={"data-metric": "attention"}) is None
+
+
+def test_mails_dated_later_are_not_counted(client, activity):
+    """After a demo moved the clock forward and back (./example.sh --simulate), mails dated in
+    the days ahead are neither "today" nor "the last 7 days"."""
+    later = Delivery.objects.filter(status=DeliveryStatus.SENT).first()
+    Delivery.objects.create(enrollment=later.enrollment, step=None, step_path=later.step_path + "0001",
+                            status=DeliveryStatus.SENT, due_at=later.due_at,
+                            sent_at=timezone.now() + timedelta(days=3))
+    client.force_login(superuser())
+    found = panel(client)
+    assert metric(found, "sent_today") == "4 mails sent today"
+    assert metric(found, "week").startswith("Last 7 days: 4 sent")

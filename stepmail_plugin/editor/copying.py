@@ -21,8 +21,17 @@ from .blueprints import _unique_slug
 
 
 def copy_title(sequence: SequencePage) -> str:
-    """The title proposed for a copy: 「…（コピー）」 / "… (copy)"."""
-    return gettext("%(title)s (copy)") % {"title": sequence.get_admin_display_title()}
+    """The title proposed for a copy: 「…（コピー）」 / "… (copy)", or 「…（コピー 2）」 … when a
+    page beside it has that title already (a sequence copied again)."""
+    title = sequence.get_admin_display_title()
+    parent = sequence.get_parent()
+    taken = set(Page.objects.child_of(parent).values_list("title", flat=True)) if parent is not None else set()
+    proposal = gettext("%(title)s (copy)") % {"title": title}
+    number = 2
+    while proposal in taken:
+        proposal = gettext("%(title)s (copy %(number)s)") % {"title": title, "number": number}
+        number += 1
+    return proposal
 
 
 def copy_parents(sequence: SequencePage, user: Any) -> list[Page]:

@@ -301,7 +301,7 @@ class StepMailPanel(Component):
 
         now = timezone.now()
         today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-        week = totals(Delivery.objects.filter(sent_at__gte=now - timedelta(days=7)))
+        week = totals(Delivery.objects.filter(sent_at__gte=now - timedelta(days=7), sent_at__lte=now))
         failed = Delivery.objects.filter(status=DeliveryStatus.FAILED, updated_at__gte=now - ATTENTION_WINDOW)
         attention = Delivery.objects.filter(needs_attention(now)).aggregate(
             failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
@@ -318,7 +318,10 @@ class StepMailPanel(Component):
             # Only staff who may see customers' deliveries get the list behind the count.
             attention_url = reverse("stepmail_delivery_modeladmin_index") + "?attention=recent"
         return {
-            "sent_today": Delivery.objects.filter(status=DeliveryStatus.SENT, sent_at__gte=today).count(),
+            # Bounded by now as well: a clock moved back (a demo's simulated week) must not count
+            # mails dated later.
+            "sent_today": Delivery.objects.filter(status=DeliveryStatus.SENT, sent_at__gte=today,
+                                                  sent_at__lte=now).count(),
             "week": week,
             "attention": attention["failed"] + attention["uncertain"],
             "failed_recent": attention["failed"],
