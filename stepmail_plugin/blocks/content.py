@@ -15,7 +15,7 @@ from wagtail.images.blocks import ImageChooserBlock
 
 from ..editor.mergefields import FEATURE as MERGE_FEATURE
 from ..editor.mergefields import MergeTextInput
-from ..rendering.merge import validate_merge_text
+from ..rendering.merge import merge_field_errors, validate_merge_text
 from .base import EmailBlockMixin, RenderContext
 
 MERGE_HELP = _('Merge fields such as {{ first_name }} or {{ first_name|default:"お客様" }} are allowed.')
@@ -49,15 +49,12 @@ def _check_merge_fields(value: Any, *names: str) -> None:
     """Raise a block error for each of the struct's ``names`` holding anything but allowed merge
     fields. Links count too: the step's whole HTML is read for merge fields when it is compiled,
     so a ``{{ … }}`` in a URL that passed here would fail every recipient's mail instead."""
-    errors = {}
-    for name in names:
-        text = value.get(name)
-        try:
-            validate_merge_text(str(getattr(text, "source", text) or ""))
-        except ValidationError as error:
-            errors[name] = error
+    errors = merge_field_errors({name: str(getattr(value.get(name), "source", value.get(name)) or "")
+                                 for name in names})
     if errors:
-        raise StructBlockValidationError(block_errors=errors)
+        raise StructBlockValidationError(
+            block_errors={name: ValidationError(found) for name, found in errors.items()}
+        )
 
 
 class MergeCharBlock(blocks.CharBlock):

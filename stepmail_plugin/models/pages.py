@@ -29,7 +29,7 @@ from wagtail.models import Page
 from ..blocks import StepBodyBlock
 from ..editor.mergefields import MergeTextInput
 from ..panels import SequenceTimelinePanel
-from ..rendering.merge import EDITOR_FIELDS, validate_merge_text
+from ..rendering.merge import EDITOR_FIELDS, merge_field_errors
 from ..triggers.registry import trigger_choices
 from .fields import ABTestStepMixin, HoldoutSequenceMixin
 from .rules import RULE_PANELS, DelayFrom, ReachPanel, SequenceRules, StepRules
@@ -291,12 +291,7 @@ class StepEmailPage(ABTestStepMixin, NotServedMixin, StepRules, Page):
 
     def clean(self):
         super().clean()
-        errors = {}
-        for name in ("subject", "preheader"):
-            try:
-                validate_merge_text(getattr(self, name) or "")
-            except ValidationError as error:
-                errors[name] = error.messages
+        errors = merge_field_errors({name: getattr(self, name) for name in ("subject", "preheader")})
         if not getattr(self, "_stepmail_form_checked_body", False):
             # Saved from code rather than the admin form (which shows errors per block). As in
             # the admin, a draft may still lack what publishing needs (e.g. a coupon template).

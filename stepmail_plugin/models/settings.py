@@ -134,15 +134,10 @@ class StepmailBrandSettings(BaseSiteSetting):
     def clean(self):
         """Merge fields in the layout's texts are checked on save, like the steps' own text: an
         unknown one would otherwise fail every mail."""
-        from ..rendering.merge import validate_merge_text
+        from ..rendering.merge import merge_field_errors
 
         super().clean()
-        errors = {}
-        for name in self.LAYOUT_TEXT:
-            try:
-                validate_merge_text(getattr(self, name) or "")
-            except ValidationError as error:
-                errors[name] = error.messages
+        errors = merge_field_errors({name: getattr(self, name) for name in self.LAYOUT_TEXT})
         if errors:
             raise ValidationError(errors)
 

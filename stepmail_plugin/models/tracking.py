@@ -151,14 +151,9 @@ class StepVariant(Orderable):
     def clean(self):
         from django.core.exceptions import ValidationError
 
-        from ..rendering.merge import validate_merge_text
+        from ..rendering.merge import merge_field_errors
 
-        errors = {}
-        for name in ("subject", "preheader"):
-            try:
-                validate_merge_text(getattr(self, name) or "")
-            except ValidationError as error:
-                errors[name] = error.messages
+        errors = merge_field_errors({name: getattr(self, name) for name in ("subject", "preheader")})
         if errors:
             raise ValidationError(errors)
 

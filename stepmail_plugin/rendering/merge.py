@@ -94,6 +94,17 @@ def validate_merge_text(text: str, allowed: Iterable[str] = ALL_FIELDS) -> None:
         raise ValidationError(errors)
 
 
+def merge_field_errors(texts: Mapping[str, str | None]) -> dict[str, list[str]]:
+    """The problems with the merge fields of each named text (a form field, say), for the
+    texts that have any: what a model's or a block's ``clean`` reports per field."""
+    errors = {}
+    for name, text in texts.items():
+        _parts, found = _parse(text or "", ALL_FIELDS)
+        if found:
+            errors[name] = found
+    return errors
+
+
 class MergeTemplate:
     """Text compiled once, rendered many times with plain values.
 
